@@ -1,0 +1,161 @@
+"""The `handouts` command line: parse options, make one library call, report.
+
+Only Click and light modules are imported at start-up; WeasyPrint and pydantic load when a
+command needs them, so `handouts --help` stays fast. Every HandoutError becomes one line on
+stderr and its exit code (2 for an unknown choice or bad option, 1 otherwise); never a
+traceback for a user mistake.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .kinds import KINDS
+
+PAPER_CHOICES = ["letter", "a4"]
+PROFILE_CHOICES = ["standard"]
+
+
+class _Exit(click.ClickException):
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class HandoutsGroup(click.Group):
+    """Turns the library's own errors into Click's clean one-line failures."""
+
+    def invoke(self, ctx: click.Context):
+        from .errors import HandoutError
+
+        try:
+            return super().invoke(ctx)
+        except HandoutError as exc:
+            raise _Exit(str(exc), exc.exit_code) from None
+
+
+def _dirs(func):
+    func = click.option("--templates-dir", type=click.Path(file_okay=False, path_type=Path),
+                        envvar="HANDOUTS_TEMPLATES_DIR",
+                        help="Your own templates; files here override ours one by one. "
+                             "[env: HANDOUTS_TEMPLATES_DIR]")(func)
+    func = click.option("--content-dir", type=click.Path(file_okay=False, path_type=Path),
+                        envvar="HANDOUTS_CONTENT_DIR",
+                        help="Use this content folder instead of the shipped one. "
+                             "[env: HANDOUTS_CONTENT_DIR]")(func)
+    return func
+
+
+@click.group(cls=HandoutsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="handouts")
+def cli() -> None:
+    """Printable patient handouts for ALK-positive non-small-cell lung cancer.
+
+    \b
+    Examples:
+      handouts list
+      handouts build faq
+      handouts build drug-sheet --drug brigatinib
+      handouts build faq drug-sheet questions --drug alectinib \\
+          --clinic clinic.yaml --patient "Ana Diaz" --prescriber "Dr. Lee" --paper a4 -o ana.pdf
+      handouts build --all
+
+    Every handout is information only; it does not replace the patient's care team.
+    """
+
+
+@cli.command("list")
+@_dirs
+def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
+    """List handout kinds, drugs, paper sizes and print profiles."""
+    from .content import load_library
+    from .options import PAPERS, PROFILES
+    from .paths import default_content_dir
+
+    library = load_library(content_dir or default_content_dir())
+    click.echo("Handout kinds (handouts build KIND ...):")
+    for kind in KINDS.values():
+        needs = "  [needs --drug]" if kind.needs_drug else ""
+        click.echo(f"  {kind.name:<12} {kind.label}{needs}")
+        click.echo(f"  {'':<12} {kind.description}")
+    click.echo("\nDrugs (--drug, generic or brand name):")
+    for drug in library.drugs.values():
+        click.echo(f"  {drug.id:<12} {drug.brand:<10} last checked {drug.last_checked}, "
+                   f"version {drug.version}")
+    click.echo("\nPaper sizes (--paper):")
+    for paper in PAPERS.values():
+        click.echo(f"  {paper.name:<12} {paper.label}")
+    click.echo("\nPrint profiles (--profile):")
+    for profile in PROFILES.values():
+        click.echo(f"  {profile.name:<12} {profile.label}")
+
+
+@cli.command()
+@click.argument("kinds", nargs=-1, type=click.Choice(list(KINDS), case_sensitive=False))
+@click.option("--all", "build_all", is_flag=True,
+              help="Build every handout (each drug's sheet too) as separate PDFs.")
+@click.option("--drug", metavar="NAME", help="The ALK inhibitor, by generic or brand name.")
+@click.option("--clinic", type=click.Path(dir_okay=False, path_type=Path),
+              help="Clinic details (YAML): name, phones, address, website, logo.")
+@click.option("--patient", metavar="NAME", help="Patient's name, shown on the first page.")
+@click.option("--prescriber", metavar="NAME", help="Prescriber's name, shown on the first page.")
+@click.option("--date", "when", metavar="YYYY-MM-DD", help="Date shown on the first page.")
+@click.option("--paper", type=click.Choice(PAPER_CHOICES, case_sensitive=False),
+              default="letter", show_default=True, help="Paper size.")
+@click.option("--profile", type=click.Choice(PROFILE_CHOICES, case_sensitive=False),
+              default="standard", show_default=True, help="Print profile.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output PDF file (default: a clear name under --out-dir).")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("output"), show_default=True, help="Folder for default names.")
+@_dirs
+def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Path | None,
+          patient: str | None, prescriber: str | None, when: str | None, paper: str,
+          profile: str, output: Path | None, out_dir: Path, content_dir: Path | None,
+          templates_dir: Path | None) -> None:
+    """Build handouts as PDF files.
+
+    Several KINDS in one call make ONE PDF, each part starting on a new page, with a
+    contents list on the first page. KINDS: faq, drug-sheet (needs --drug), questions.
+
+    \b
+    Examples:
+      handouts build faq                              -> output/faq.pdf
+      handouts build drug-sheet --drug Alunbrig       -> output/drug-sheet-brigatinib.pdf
+      handouts build faq questions --paper a4 -o visit.pdf
+      handouts build --all --clinic clinic.yaml       -> every handout into output/
+    """
+    from .build import Builder, Failed
+    from .errors import OptionError
+    from .options import Options, load_clinic, personal
+    from .options import paper as paper_named
+    from .options import profile as profile_named
+
+    if build_all and (kinds or output or drug):
+        raise OptionError("--all builds every handout; do not also name kinds, --drug or -o")
+    if not build_all and not kinds:
+        raise OptionError("name at least one handout kind (see `handouts list`), or use --all")
+    options = Options(paper=paper_named(paper), profile=profile_named(profile),
+                      clinic=load_clinic(clinic) if clinic else None,
+                      personal=personal(patient, prescriber, when))
+    builder = Builder(content_dir, templates_dir)
+    results = (builder.build_all(options, out_dir) if build_all
+               else [builder.build(list(kinds), drug, options, output, out_dir)])
+    failures = 0
+    for result in results:
+        if isinstance(result, Failed):
+            failures += 1
+            click.echo(f"handouts: failed {result.name}: {result.error}", err=True)
+        else:
+            pages = "page" if result.pages == 1 else "pages"
+            click.echo(f"wrote {result.path} ({result.pages} {pages})")
+    if failures:
+        sys.exit(1)
+
+
+def main() -> None:
+    cli(prog_name="handouts")

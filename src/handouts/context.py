@@ -1,0 +1,134 @@
+"""Build the one context object every template renders from.
+
+Templates see only what is documented here (CONTEXT_KEYS and PART_KEYS); a test checks the
+two stay in step. No medical text is written here: it all comes from the content files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from . import __version__
+from .content import ContentFile, Drug, Library
+from .errors import OptionError
+from .kinds import Kind, kind
+from .options import Options
+
+CONTEXT_KEYS = {
+    "document": "title, subject, author, keywords, lang and generator for the PDF metadata",
+    "parts": "the handouts in this PDF, in order (see PART_KEYS)",
+    "common": "shared text: disclaimer, emergency line, general urgent signs",
+    "glossary": "the glossary content file",
+    "clinic": "the clinic's details, or None: templates then draw write-in lines",
+    "personal": "patient, prescriber and date, each None when not given",
+    "paper": "paper size (name, css_size)",
+    "profile": "print profile (name, stylesheet)",
+    "show_contents": "True when the PDF holds more than one part",
+}
+PART_KEYS = {
+    "kind": "the Kind (name, template, label)",
+    "anchor": "a unique id for links from the contents list",
+    "title": "the part's heading",
+    "content": "the part's content file (Faq, Drug or Questions)",
+    "drug": "the Drug for a drug sheet, else None",
+    "checked": "the content's last_checked date, for the footer",
+    "version": "the content's version, for the footer",
+    "sources": "the sources of every content file the part shows",
+}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One handout inside a PDF: a kind and, for drug sheets, its drug."""
+
+    kind: Kind
+    drug: Drug | None = None
+
+    @property
+    def slug(self) -> str:
+        return f"{self.kind.name}-{self.drug.id}" if self.drug else self.kind.name
+
+
+def plan_parts(library: Library, kind_names: list[str], drug_name: str | None) -> list[Part]:
+    """Resolve kind and drug names into parts; repeated kinds are built once."""
+    kinds = list(dict.fromkeys(kind(name) for name in kind_names))
+    if not kinds:
+        raise OptionError("name at least one handout kind, or use --all")
+    drug = library.drug(drug_name) if drug_name else None
+    needing = [k.name for k in kinds if k.needs_drug]
+    if needing and drug is None:
+        raise OptionError(f"{needing[0]} needs --drug; choose from: {', '.join(library.drugs)}")
+    return [Part(k, drug if k.needs_drug else None) for k in kinds]
+
+
+def _files_for(part: Part, library: Library) -> list[ContentFile]:
+    if part.drug is not None:
+        return [part.drug, library.common]
+    main = library.faq if part.kind.name == "faq" else library.questions
+    extra = [library.glossary] if part.kind.name == "faq" else []
+    return [main, *extra, library.common]
+
+
+def content_files(parts: list[Part], library: Library) -> list[ContentFile]:
+    """Every content file a PDF draws on, once each, for source lists and manifests."""
+    seen: dict[str, ContentFile] = {}
+    for part in parts:
+        for file in _files_for(part, library):
+            seen.setdefault(file.origin.shown, file)
+    return list(seen.values())
+
+
+def _part_context(number: int, part: Part, library: Library) -> dict[str, Any]:
+    files = _files_for(part, library)
+    main = files[0]
+    sources = list(dict.fromkeys(s for f in files for s in f.sources))
+    return {
+        "kind": part.kind,
+        "anchor": f"part-{number}-{part.slug}",
+        "title": main.title,
+        "content": main,
+        "drug": part.drug,
+        "checked": max(f.last_checked for f in files),
+        "version": main.version,
+        "sources": sources,
+    }
+
+
+def document_title(parts: list[Part], library: Library) -> str:
+    """The PDF title: the handout's own title, or a list of the parts for a combined PDF."""
+    titles = [_part_context(1, p, library)["title"] for p in parts]
+    return titles[0] if len(titles) == 1 else "Patient handouts: " + "; ".join(titles)
+
+
+def build_context(parts: list[Part], library: Library, options: Options) -> dict[str, Any]:
+    """The context for templates/base.html.j2; keys are documented in CONTEXT_KEYS."""
+    clinic = options.clinic
+    drug_names = [f"{p.drug.generic} ({p.drug.brand})" for p in parts if p.drug]
+    context = {
+        "document": {
+            "title": document_title(parts, library),
+            "subject": "Patient information on ALK-positive non-small-cell lung cancer: "
+                       + ", ".join(p.kind.label for p in parts),
+            "author": clinic.name if clinic else "handouts",
+            "keywords": ", ".join(["ALK-positive lung cancer", "NSCLC", *drug_names]),
+            "lang": "en",
+            "generator": f"handouts {__version__}",
+        },
+        "parts": [_part_context(n, p, library) for n, p in enumerate(parts, 1)],
+        "common": library.common,
+        "glossary": library.glossary,
+        "clinic": clinic,
+        "personal": options.personal,
+        "paper": options.paper,
+        "profile": options.profile,
+        "show_contents": len(parts) > 1,
+    }
+    assert set(context) == set(CONTEXT_KEYS)
+    return context
+
+
+def format_date(value: date) -> str:
+    """Dates as patients read them: 'November 22, 2026'."""
+    return f"{value:%B} {value.day}, {value.year}"

@@ -1,0 +1,38 @@
+"""The handout kinds: what each one is, which template draws it, and whether it needs a drug."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import ChoiceError
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    template: str
+    label: str
+    description: str
+    needs_drug: bool = False
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind("faq", "faq.html.j2", "Stage IV FAQ",
+             "Answers to common questions about stage IV ALK-positive lung cancer, "
+             "with a glossary."),
+        Kind("drug-sheet", "drug-sheet.html.j2", "Medicine sheet",
+             "How to take one ALK inhibitor, its side effects, and when to call.",
+             needs_drug=True),
+        Kind("questions", "questions.html.j2", "Questions to ask your doctor",
+             "Questions to bring to visits, grouped by topic, with space for answers."),
+    )
+}
+
+
+def kind(name: str) -> Kind:
+    try:
+        return KINDS[name.lower()]
+    except KeyError:
+        raise ChoiceError("handout kind", name, list(KINDS)) from None

@@ -1,0 +1,147 @@
+"""The user's choices as typed data: clinic profile, personal fields, paper and print profile.
+
+Everything here is untrusted text typed by a person; templates escape it (autoescape is on),
+and the only file it may name is the clinic's own logo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+from .errors import ChoiceError, ClinicError, OptionError
+from .schema import Strict, read_yaml, validate
+
+
+@dataclass(frozen=True)
+class Paper:
+    name: str
+    css_size: str
+    label: str
+
+
+PAPERS = {
+    "letter": Paper("letter", "letter", "US Letter (8.5 × 11 in)"),
+    "a4": Paper("a4", "A4", "A4 (210 × 297 mm)"),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A print profile: the stylesheet that sets type size and layout."""
+
+    name: str
+    stylesheet: str
+    label: str
+
+
+PROFILES = {
+    "standard": Profile("standard", "profile-standard.css", "Standard print (13 pt body)"),
+}
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LOGO_SUFFIXES = {".png", ".svg", ".jpg", ".jpeg"}
+
+
+class ClinicFile(Strict):
+    """The clinic YAML file (see README: "Your clinic's details")."""
+
+    name: ShortText
+    phone: ShortText | None = None
+    after_hours_phone: ShortText | None = None
+    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)] | None = None
+    website: ShortText | None = None
+    logo: ShortText | None = None
+    logo_alt: ShortText | None = None
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """A clinic's details as handouts show them; the logo is an absolute, checked path."""
+
+    name: str
+    phone: str | None = None
+    after_hours_phone: str | None = None
+    address: str | None = None
+    website: str | None = None
+    logo: Path | None = None
+    logo_alt: str | None = None
+
+
+def load_clinic(path: Path) -> Clinic:
+    """Read a clinic YAML file; the logo path is relative to the file itself."""
+    shown = str(path)
+    data, problems = read_yaml(path, shown)
+    if data is not None:
+        model, problems = validate(ClinicFile, data, shown)
+    if problems:
+        raise ClinicError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1
+                                         else ""))
+    assert model is not None
+    logo = None
+    if model.logo:
+        logo = (path.parent / model.logo).resolve()
+        if logo.suffix.lower() not in LOGO_SUFFIXES:
+            raise ClinicError(f"{shown}:logo: {model.logo!r} must be a PNG, SVG or JPEG file")
+        if not logo.is_file():
+            raise ClinicError(f"{shown}:logo: file not found: {logo}")
+    values = model.model_dump(exclude={"logo"})
+    return Clinic(**values, logo=logo)
+
+
+@dataclass(frozen=True)
+class Personal:
+    """Optional fields shown on the first page; blank write-in lines when absent."""
+
+    patient: str | None = None
+    prescriber: str | None = None
+    date: date | None = None
+
+
+MAX_NAME = 100
+
+
+def personal(patient: str | None, prescriber: str | None, when: str | None) -> Personal:
+    """Check the personal fields a user typed and return them as data."""
+    for label, value in (("--patient", patient), ("--prescriber", prescriber)):
+        if value is not None and len(value) > MAX_NAME:
+            raise OptionError(f"{label} is longer than {MAX_NAME} characters")
+        if value is not None and any(ord(ch) < 32 for ch in value):
+            raise OptionError(f"{label} contains control characters")
+    parsed = None
+    if when:
+        try:
+            parsed = date.fromisoformat(when)
+        except ValueError:
+            raise OptionError(f"--date {when!r} is not a date written YYYY-MM-DD") from None
+    return Personal(patient=(patient or "").strip() or None,
+                    prescriber=(prescriber or "").strip() or None, date=parsed)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything that shapes one rendered handout besides the content itself."""
+
+    paper: Paper = PAPERS["letter"]
+    profile: Profile = PROFILES["standard"]
+    clinic: Clinic | None = None
+    personal: Personal = field(default_factory=Personal)
+
+
+def paper(name: str) -> Paper:
+    try:
+        return PAPERS[name.lower()]
+    except KeyError:
+        raise ChoiceError("paper size", name, list(PAPERS)) from None
+
+
+def profile(name: str) -> Profile:
+    try:
+        return PROFILES[name.lower()]
+    except KeyError:
+        raise ChoiceError("print profile", name, list(PROFILES)) from None
+

@@ -1,0 +1,119 @@
+"""HTML → PDF with WeasyPrint: a fetcher that reads only allowed files, and safe file writes.
+
+This is the only module that imports WeasyPrint (slow to import), so `handouts --help` and
+`handouts list` stay fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from .errors import OutputError
+
+LOGGER = logging.getLogger("weasyprint")
+
+
+class SafeFetcher(URLFetcher):
+    """Serve only local files under the allowed folders (or exactly named files).
+
+    WeasyPrint's default fetcher follows any URL, including http(s) and file:///etc/passwd
+    through an attachment link. This one refuses everything else, and records what it refused.
+    """
+
+    def __init__(self, roots: Iterable[Path], files: Iterable[Path] = ()):
+        super().__init__(allowed_protocols={"file"}, allow_redirects=False)
+        self.roots = [root.resolve() for root in roots]
+        self.files = {path.resolve() for path in files}
+        self.refused: list[str] = []
+
+    def allows(self, path: Path) -> bool:
+        return path in self.files or any(path.is_relative_to(root) for root in self.roots)
+
+    def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        parts = urlsplit(url)
+        path = Path(unquote(parts.path)).resolve() if parts.scheme == "file" else None
+        if path is None or parts.netloc not in ("", "localhost") or not self.allows(path):
+            self.refused.append(url)
+            raise ValueError(f"handouts refuses to load {url!r}: not a project asset")
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(path.as_uri(), body=path.read_bytes(),
+                                  headers={"Content-Type": media_type})
+
+
+@dataclass
+class RenderedPdf:
+    data: bytes
+    pages: int
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+class PdfWriter:
+    """Render HTML to PDF bytes, reusing one FontConfiguration across renders.
+
+    A fresh FontConfiguration per render grows memory without bound in a long batch, so a
+    writer is made once per process and reused.
+    """
+
+    def __init__(self, roots: Iterable[Path]):
+        self.roots = list(roots)
+        self.font_config = FontConfiguration()
+
+    def render(self, html: str, base_dir: Path, extra_files: Iterable[Path] = (),
+               variant: str | None = "pdf/ua-1") -> RenderedPdf:
+        fetcher = SafeFetcher(self.roots, extra_files)
+        collect = _Collect()
+        LOGGER.addHandler(collect)
+        try:
+            options = {"pdf_variant": variant, "pdf_tags": True}
+            document = HTML(string=html, base_url=base_dir.as_uri() + "/",
+                            url_fetcher=fetcher).render(font_config=self.font_config, **options)
+            data = document.write_pdf(**options)
+        finally:
+            LOGGER.removeHandler(collect)
+        return RenderedPdf(data, len(document.pages), collect.messages)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so that a reader sees either the old file or the whole new one.
+
+    The bytes go to a temporary file in the same folder, then a rename replaces the target;
+    a failure part-way removes the temporary file and leaves no partial PDF behind.
+    """
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise OutputError(f"cannot write to folder {folder}: {exc.strerror}") from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+        raise

@@ -1,0 +1,77 @@
+"""Turn a context into HTML with Jinja.
+
+Autoescape is on for every template whatever its extension (select_autoescape() would miss
+*.html.j2), and StrictUndefined makes a missing value an error, never a blank dose line.
+A clinic's own templates folder is searched first, file by file; ours stay reachable as
+"default:NAME" so an override can extend the original.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import fontpkg_atkinson_hyperlegible as atkinson
+import jinja2
+
+from .context import format_date
+from .errors import RenderError
+
+FONT_DIR = atkinson.ROOT / "files"
+FONT_FACES = [  # (file, weight, style)
+    ("AtkinsonHyperlegible-Regular.ttf", 400, "normal"),
+    ("AtkinsonHyperlegible-Bold.ttf", 700, "normal"),
+    ("AtkinsonHyperlegible-Italic.ttf", 400, "italic"),
+    ("AtkinsonHyperlegible-BoldItalic.ttf", 700, "italic"),
+]
+
+
+class Renderer:
+    """A Jinja environment over the template folders, built once and reused for every handout."""
+
+    def __init__(self, default_dir: Path, override_dir: Path | None = None):
+        self.default_dir = default_dir.resolve()
+        self.override_dir = override_dir.resolve() if override_dir else None
+        if self.override_dir and not self.override_dir.is_dir():
+            raise RenderError(f"templates folder not found: {override_dir}")
+        search = [d for d in (self.override_dir, self.default_dir) if d]
+        self.env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader([
+                jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(self.default_dir)},
+                                    delimiter=":"),
+                jinja2.FileSystemLoader([str(d) for d in search]),
+            ]),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["longdate"] = format_date
+        self.env.globals["asset"] = self.asset_url
+        self.env.globals["font_faces"] = [
+            {"url": (FONT_DIR / name).as_uri(), "weight": weight, "style": style}
+            for name, weight, style in FONT_FACES
+        ]
+
+    @property
+    def asset_roots(self) -> list[Path]:
+        """Folders the PDF stage may read: the templates (CSS, images) and our fonts."""
+        return [d for d in (self.override_dir, self.default_dir, FONT_DIR) if d]
+
+    def asset_url(self, name: str) -> str:
+        """The file URL of a stylesheet or image, from the clinic's templates first."""
+        for folder in (self.override_dir, self.default_dir):
+            if folder and (folder / name).is_file():
+                return (folder / name).as_uri()
+        raise RenderError(f"asset not found in the templates folders: {name}")
+
+    def render(self, context: dict[str, Any], template: str = "base.html.j2") -> str:
+        try:
+            return self.env.get_template(template).render(context)
+        except jinja2.TemplateNotFound as exc:
+            raise RenderError(f"template not found: {exc.name}") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise RenderError(f"{exc.filename}:{exc.lineno}: template syntax error: "
+                              f"{exc.message}") from None
+        except jinja2.UndefinedError as exc:
+            raise RenderError(f"template uses a value that does not exist: {exc.message}") from None
