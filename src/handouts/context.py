@@ -83,7 +83,10 @@ def content_files(parts: list[Part], library: Library) -> list[ContentFile]:
 def _part_context(number: int, part: Part, library: Library) -> dict[str, Any]:
     files = _files_for(part, library)
     main = files[0]
-    sources = list(dict.fromkeys(s for f in files for s in f.sources))
+    # A drug sheet shows the drug's own urgent list, not common.yaml's, so it cites only
+    # the drug file; the shared text it does show (disclaimer, emergency line) has no facts.
+    cited = [part.drug] if part.drug is not None else files
+    sources = list(dict.fromkeys(s for f in cited for s in f.sources))
     return {
         "kind": part.kind,
         "anchor": f"part-{number}-{part.slug}",
