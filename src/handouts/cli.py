@@ -36,6 +36,10 @@ class HandoutsGroup(click.Group):
             return super().invoke(ctx)
         except HandoutError as exc:
             raise _Exit(str(exc), exc.exit_code) from None
+        except click.UsageError as exc:
+            # Click would print the usage block too; one line that says what to fix is kinder.
+            where = exc.ctx.command_path if exc.ctx else "handouts"
+            raise _Exit(f"{exc.format_message()} (see '{where} --help')", 2) from None
 
 
 def _dirs(func):

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, PlainValidator, PrivateAttr, model_validator
+from pydantic import Field, PlainValidator, PrivateAttr, field_validator, model_validator
 
 from .errors import ChoiceError, ContentError
 from .schema import NonEmptyStr, Slug, Strict, display_path, read_yaml, validate
@@ -157,15 +157,16 @@ class Dose(Strict):
     times_per_day: Literal[1, 2]
     schedule: Annotated[list[DoseStep], Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _check_schedule(self) -> Dose:
+    @field_validator("schedule")
+    @classmethod
+    def _check_schedule(cls, schedule: list[DoseStep]) -> list[DoseStep]:
         """Steps must run from day 1 without gaps; only the last may be open-ended."""
         expected = 1
-        for number, step in enumerate(self.schedule):
+        for number, step in enumerate(schedule):
             if step.start_day != expected:
                 raise ValueError(f"schedule step {number} starts on day {step.start_day}, "
                                  f"expected day {expected}")
-            last = number == len(self.schedule) - 1
+            last = number == len(schedule) - 1
             if step.end_day is None:
                 if not last:
                     raise ValueError(f"schedule step {number} has no end_day but is not last")
@@ -175,7 +176,7 @@ class Dose(Strict):
             expected = step.end_day + 1
         else:
             raise ValueError("the last schedule step must have no end_day (it runs on)")
-        return self
+        return schedule
 
     def amount_on(self, day: int) -> str:
         """The example dose amount on treatment day `day` (1-based)."""

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import BeforeValidator, StringConstraints
 
 from .errors import ChoiceError, ClinicError, OptionError
 from .schema import Strict, read_yaml, validate
@@ -44,6 +44,8 @@ PROFILES = {
 }
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# YAML reads `phone: 5550100` as a number; a clinic should not have to quote its phone.
+Phone = Annotated[ShortText, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
 LOGO_SUFFIXES = {".png", ".svg", ".jpg", ".jpeg"}
 
 
@@ -51,8 +53,8 @@ class ClinicFile(Strict):
     """The clinic YAML file (see README: "Your clinic's details")."""
 
     name: ShortText
-    phone: ShortText | None = None
-    after_hours_phone: ShortText | None = None
+    phone: Phone | None = None
+    after_hours_phone: Phone | None = None
     address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)] | None = None
     website: ShortText | None = None
     logo: ShortText | None = None
@@ -79,8 +81,7 @@ def load_clinic(path: Path) -> Clinic:
     if data is not None:
         model, problems = validate(ClinicFile, data, shown)
     if problems:
-        raise ClinicError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1
-                                         else ""))
+        raise ClinicError("; ".join(problems))
     assert model is not None
     logo = None
     if model.logo:

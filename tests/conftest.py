@@ -1,0 +1,72 @@
+"""Shared fixtures: one Builder for the session, and helpers that open real PDFs."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from handouts.build import Builder
+from handouts.options import Options
+from handouts.paths import default_content_dir
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pdf_text(path: Path) -> str:
+    """All text of a PDF, whitespace folded, so phrases can be searched across line breaks."""
+    reader = PdfReader(path)
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() or "" for page in reader.pages))
+
+
+def page_texts(path: Path) -> list[str]:
+    return [re.sub(r"\s+", " ", page.extract_text() or "") for page in PdfReader(path).pages]
+
+
+def reader(path_or_bytes) -> PdfReader:
+    if isinstance(path_or_bytes, bytes):
+        return PdfReader(io.BytesIO(path_or_bytes))
+    return PdfReader(path_or_bytes)
+
+
+@pytest.fixture(scope="session")
+def builder() -> Builder:
+    return Builder()
+
+
+@pytest.fixture(scope="session")
+def built_all(builder, tmp_path_factory) -> dict[str, Path]:
+    """Every standalone handout, built once: {'faq': path, 'drug-sheet-brigatinib': path, ...}."""
+    out = tmp_path_factory.mktemp("all")
+    results = list(builder.build_all(Options(), out))
+    for result in results:
+        assert not hasattr(result, "error"), result
+        assert result.warnings == (), f"WeasyPrint warned: {result.warnings}"
+    return {r.path.stem: r.path for r in results}
+
+
+@pytest.fixture
+def content_copy(tmp_path) -> Path:
+    """A writable copy of the shipped content, for tests that break one file."""
+    target = tmp_path / "content"
+    shutil.copytree(default_content_dir(), target)
+    return target
+
+
+@pytest.fixture
+def clinic_file(tmp_path) -> Path:
+    shutil.copy(FIXTURES / "logo.png", tmp_path / "logo.png")
+    path = tmp_path / "clinic.yaml"
+    path.write_text(
+        "name: Riverside Lung Clinic\n"
+        "phone: 555-0100\n"
+        "after_hours_phone: 555-0199\n"
+        "address: 12 River Road, Springfield\n"
+        "website: riverside.example.org\n"
+        "logo: logo.png\n"
+        "logo_alt: Riverside Lung Clinic logo\n", encoding="utf-8")
+    return path
