@@ -157,6 +157,8 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
         else:
             pages = "page" if result.pages == 1 else "pages"
             click.echo(f"wrote {result.path} ({result.pages} {pages})")
+            for warning in result.warnings:
+                click.echo(f"handouts: warning: {result.path.name}: {warning}", err=True)
     if failures:
         sys.exit(1)
 
