@@ -17,7 +17,7 @@ from . import __version__
 from .kinds import KINDS
 
 PAPER_CHOICES = ["letter", "a4"]
-PROFILE_CHOICES = ["standard"]
+PROFILE_CHOICES = ["standard", "large-print"]  # options.PROFILES, without importing it
 
 
 class _Exit(click.ClickException):

@@ -41,6 +41,8 @@ class Profile:
 
 PROFILES = {
     "standard": Profile("standard", "profile-standard.css", "Standard print (13 pt body)"),
+    "large-print": Profile("large-print", "profile-large-print.css",
+                           "Large print (18 pt body, 22 pt+ headings, one column)"),
 }
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
