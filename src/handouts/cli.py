@@ -163,5 +163,43 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
         sys.exit(1)
 
 
+@cli.command("check")
+@click.option("--strict", is_flag=True,
+              help="Fail on warnings too (stale dates, long sentences, medical words "
+                   "missing from the glossary).")
+@click.option("--max-age-days", type=click.IntRange(min=1), default=365, show_default=True,
+              help="Warn when a file's last_checked date is older than this.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("--content-dir", type=click.Path(file_okay=False, path_type=Path),
+              envvar="HANDOUTS_CONTENT_DIR", help="Content folder to check.")
+def check_command(strict: bool, max_age_days: int, fmt: str, content_dir: Path | None) -> None:
+    """Check content: schema, freshness and reading level, all problems at once.
+
+    Reading level is scored offline per section (Flesch-Kincaid and SMOG). Limits: FAQ,
+    questions and shared text grade 8; drug sheets grade 9. Exit code 1 on any error (or,
+    with --strict, any warning).
+
+    \b
+    Examples:
+      handouts check
+      handouts check --strict --max-age-days 180
+      handouts check --format json > report.json
+    """
+    import json
+    from datetime import date
+
+    from .check import check, report_json, report_text
+    from .paths import default_content_dir
+
+    report = check(content_dir or default_content_dir(), date.today(), max_age_days)
+    if fmt == "json":
+        click.echo(json.dumps(report_json(report, strict), indent=2))
+    else:
+        click.echo(report_text(report, strict))
+    if not report.passed(strict):
+        sys.exit(1)
+
+
 def main() -> None:
     cli(prog_name="handouts")

@@ -1,0 +1,222 @@
+"""`handouts check`: a content lint a clinic can run on its own edits.
+
+It reports every problem at once, as "file:field: message": schema errors, stale
+`last_checked` dates, and reading level per section with the grade gates below. Errors fail
+the check; warnings fail it only with strict=True.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from .content import ContentFile, Drug, Library, ListBlock, NoteBlock, load_library
+from .errors import ContentError
+from .readability import Score, score, words_in
+
+GRADE_LIMITS = {"faq": 8.0, "questions": 8.0, "drug-sheet": 9.0, "shared": 8.0}
+MEDICAL_WORDS = Path(__file__).with_name("medical_words.txt")
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # "error" or "warning"
+    where: str  # "content/faq.yaml:sections.3"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.level}: {self.message}"
+
+
+@dataclass
+class Section:
+    name: str
+    where: str
+    score: Score
+
+
+@dataclass
+class HandoutReport:
+    name: str
+    limit: float
+    sections: list[Section] = field(default_factory=list)
+
+    @property
+    def total(self) -> Score:
+        total = Score()
+        for section in self.sections:
+            total.add(section.score)
+        return total
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    handouts: list[HandoutReport] = field(default_factory=list)
+
+    def count(self, level: str) -> int:
+        return sum(1 for f in self.findings if f.level == level)
+
+    def passed(self, strict: bool = False) -> bool:
+        return self.count("error") == 0 and not (strict and self.count("warning"))
+
+
+def _flatten(blocks) -> list[str]:
+    texts: list[str] = []
+    for block in blocks:
+        if isinstance(block, ListBlock):
+            texts.extend(block.list)
+        elif isinstance(block, NoteBlock):
+            texts.append(block.note)
+        else:
+            texts.append(block)
+    return texts
+
+
+def _drug_sections(drug: Drug) -> list[tuple[str, str, list[str]]]:
+    effects = drug.common_side_effects
+    return [
+        ("What it is for", "what_it_is_for", _flatten(drug.what_it_is_for)),
+        ("How to take it", "dose", [drug.dose.example, drug.food_text, *drug.how_to_take,
+                                    drug.missed_dose, drug.vomited_dose]),
+        ("Common side effects", "common_side_effects",
+         [effects.note] + [t for e in effects.items for t in (e.name, e.plain, e.helps) if t]),
+        ("Call your care team", "call_right_away", list(drug.call_right_away)),
+        ("Medicines and foods", "check_with_team", list(drug.check_with_team)),
+        ("Pregnancy", "pregnancy", list(drug.pregnancy)),
+    ]
+
+
+def handout_sections(library: Library) -> dict[str, tuple[ContentFile, list[tuple[str, str,
+                                                                                   list[str]]]]]:
+    """The text of every handout, section by section: {name: (file, [(title, field, texts)])}."""
+    faq, questions, common = library.faq, library.questions, library.common
+    handouts = {
+        "faq": (faq, [("Introduction", "intro", [faq.intro])]
+                + [(s.question, f"sections.{n}", [s.question, *_flatten(s.body)])
+                   for n, s in enumerate(faq.sections)]),
+        "glossary": (library.glossary, [("Words to know", "terms",
+                                         [t.definition for t in library.glossary.terms])]),
+        "questions": (questions, [("Introduction", "intro", [questions.intro])]
+                      + [(g.heading, f"groups.{n}", [g.heading, *g.questions])
+                         for n, g in enumerate(questions.groups)]),
+        "shared": (common, [("Shared text", "urgent_signs",
+                             [common.disclaimer, common.emergency, common.call_team_intro,
+                              *common.urgent_signs])]),
+    }
+    for drug in library.drugs.values():
+        handouts[f"drug-sheet-{drug.id}"] = (drug, _drug_sections(drug))
+    return handouts
+
+
+def known_words(library: Library) -> frozenset[str]:
+    """Words a handout has taught (glossary terms) or that name a medicine."""
+    words = set()
+    for term in library.glossary.terms:
+        words |= words_in([term.term])
+    for drug in library.drugs.values():
+        words |= words_in([drug.generic, drug.brand])
+    return frozenset(words | {w + "s" for w in words} | {w + "es" for w in words})
+
+
+def _medical_words() -> frozenset[str]:
+    lines = MEDICAL_WORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip().lower() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def _limit(name: str) -> float:
+    kind = "drug-sheet" if name.startswith("drug-sheet") else name
+    return GRADE_LIMITS.get(kind, GRADE_LIMITS["faq"])
+
+
+def check_library(library: Library, today: date, max_age_days: int = 365) -> Report:
+    report = Report()
+    for file in library.files():
+        age = (today - file.last_checked).days
+        if age > max_age_days:
+            report.findings.append(Finding(
+                "warning", f"{file.origin.shown}:last_checked",
+                f"last checked {file.last_checked} ({age} days ago, limit {max_age_days}); "
+                "re-check the facts against the sources, then update the date"))
+    known = known_words(library)
+    medical = _medical_words()
+    for name, (file, sections) in handout_sections(library).items():
+        handout = HandoutReport(name, _limit(name))
+        for title, where_field, texts in sections:
+            where = f"{file.origin.shown}:{where_field}"
+            section = Section(title, where, score(texts, known))
+            handout.sections.append(section)
+            for sentence in section.score.long_sentences:
+                report.findings.append(Finding(
+                    "warning", where, f"sentence over 25 words: {sentence[:60]!r}…"))
+            for word in sorted((words_in(texts) & medical) - known):
+                report.findings.append(Finding(
+                    "warning", where, f"medical word {word!r} is not in the glossary"))
+            for label, grade in (("Flesch-Kincaid", section.score.flesch_kincaid),
+                                 ("SMOG", section.score.smog)):
+                if grade > handout.limit:
+                    report.findings.append(Finding(
+                        "error", where, f"{label} grade {grade:.1f} is above {handout.limit:g} "
+                        f"in '{title}': use shorter sentences and words"))
+        report.handouts.append(handout)
+    return report
+
+
+def check(content_dir: Path, today: date, max_age_days: int = 365) -> Report:
+    """Check a content folder; schema problems come back as findings, never as exceptions."""
+    try:
+        library = load_library(content_dir, today)
+    except ContentError as exc:
+        report = Report()
+        for problem in exc.problems:
+            where, _, message = problem.partition(": ")
+            report.findings.append(Finding("error", where or problem, message))
+        return report
+    return check_library(library, today, max_age_days)
+
+
+# ---- reporting -----------------------------------------------------------------------
+
+
+def _grades(score: Score) -> dict[str, float]:
+    return {"flesch_kincaid": round(score.flesch_kincaid, 1), "smog": round(score.smog, 1)}
+
+
+def report_json(report: Report, strict: bool) -> dict:
+    """The report as plain data, for machines (`handouts check --format json`)."""
+    return {
+        "passed": report.passed(strict),
+        "strict": strict,
+        "errors": report.count("error"),
+        "warnings": report.count("warning"),
+        "findings": [{"level": f.level, "where": f.where, "message": f.message}
+                     for f in report.findings],
+        "handouts": [
+            {"name": h.name, "grade_limit": h.limit, **_grades(h.total),
+             "sections": [{"name": s.name, "where": s.where, "words": s.score.words,
+                           "sentences": s.score.sentences, **_grades(s.score)}
+                          for s in h.sections]}
+            for h in report.handouts
+        ],
+    }
+
+
+def report_text(report: Report, strict: bool) -> str:
+    """A table per handout, then every finding, then a one-line verdict."""
+    lines = []
+    for handout in report.handouts:
+        lines.append(f"{handout.name} (grade limit {handout.limit:g})")
+        lines.append(f"  {'section':<44} {'words':>5} {'sent.':>5} {'FK':>5} {'SMOG':>5}")
+        for section in [*handout.sections, Section("whole handout", "", handout.total)]:
+            s = section.score
+            flag = "  <- over" if max(s.flesch_kincaid, s.smog) > handout.limit else ""
+            lines.append(f"  {section.name[:44]:<44} {s.words:>5} {s.sentences:>5} "
+                         f"{s.flesch_kincaid:>5.1f} {s.smog:>5.1f}{flag}")
+        lines.append("")
+    lines.extend(str(finding) for finding in report.findings)
+    verdict = "PASS" if report.passed(strict) else "FAIL"
+    mode = " (strict: warnings fail)" if strict else ""
+    lines.append(f"{verdict}{mode}: {report.count('error')} errors, "
+                 f"{report.count('warning')} warnings, {len(report.handouts)} handouts checked")
+    return "\n".join(lines)
