@@ -99,19 +99,20 @@ def _part_context(number: int, part: Part, library: Library) -> dict[str, Any]:
     }
 
 
-def document_title(parts: list[Part], library: Library) -> str:
+def document_title(part_contexts: list[dict[str, Any]]) -> str:
     """The PDF title: the handout's own title, or a list of the parts for a combined PDF."""
-    titles = [_part_context(1, p, library)["title"] for p in parts]
+    titles = [part["title"] for part in part_contexts]
     return titles[0] if len(titles) == 1 else "Patient handouts: " + "; ".join(titles)
 
 
 def build_context(parts: list[Part], library: Library, options: Options) -> dict[str, Any]:
     """The context for templates/base.html.j2; keys are documented in CONTEXT_KEYS."""
     clinic = options.clinic
+    part_contexts = [_part_context(n, p, library) for n, p in enumerate(parts, 1)]
     drug_names = [f"{p.drug.generic} ({p.drug.brand})" for p in parts if p.drug]
     context = {
         "document": {
-            "title": document_title(parts, library),
+            "title": document_title(part_contexts),
             "subject": "Patient information on ALK-positive non-small-cell lung cancer: "
                        + ", ".join(p.kind.label for p in parts),
             "author": clinic.name if clinic else "handouts",
@@ -119,7 +120,7 @@ def build_context(parts: list[Part], library: Library, options: Options) -> dict
             "lang": "en",
             "generator": f"handouts {__version__}",
         },
-        "parts": [_part_context(n, p, library) for n, p in enumerate(parts, 1)],
+        "parts": part_contexts,
         "common": library.common,
         "glossary": library.glossary,
         "clinic": clinic,
