@@ -8,6 +8,7 @@ traceback for a user mistake.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -198,6 +199,56 @@ def check_command(strict: bool, max_age_days: int, fmt: str, content_dir: Path |
     else:
         click.echo(report_text(report, strict))
     if not report.passed(strict):
+        sys.exit(1)
+
+
+@cli.command("pack")
+@click.argument("pack_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: output/<pack name>).")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: CPUs).")
+@click.option("--force", is_flag=True, help="Rebuild every job, even unchanged ones.")
+@click.option("--shard", metavar="K/N", help="Build only the K-th of N stable slices of the jobs.")
+@_dirs
+def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, force: bool,
+                 shard: str | None, content_dir: Path | None, templates_dir: Path | None
+                 ) -> None:
+    """Build a clinic pack: every job in a pack file, in parallel, with a manifest.
+
+    Re-runs skip jobs whose inputs and output file are unchanged. One bad job never stops
+    the others: it is listed in the manifest and the exit code is 1.
+
+    \b
+    Examples:
+      handouts pack packs/clinic.yaml                   -> output/clinic/
+      handouts pack packs/clinic.yaml --workers 2 --out /srv/handouts
+      handouts pack packs/clinic.yaml --shard 2/4       # e.g. one Slurm array task
+    """
+    import time
+
+    from .content import load_library
+    from .errors import OptionError
+    from .pack import load_pack, run_pack
+    from .pack import shard as shard_jobs
+    from .paths import default_content_dir
+
+    library = load_library(content_dir or default_content_dir())
+    pack = load_pack(pack_file, list(library.drugs))
+    if shard:
+        match = re.fullmatch(r"(\d+)/(\d+)", shard)
+        if not match or not 1 <= int(match[1]) <= int(match[2]):
+            raise OptionError(f"--shard {shard!r} must be K/N with 1 <= K <= N, e.g. 2/4")
+        pack.jobs = shard_jobs(pack.jobs, int(match[1]), int(match[2]))
+    target = out_dir or Path("output") / pack_file.stem
+    started = time.perf_counter()
+    result = run_pack(pack, target, workers, force, content_dir, templates_dir)
+    for entry in result.entries:
+        if entry["status"] == "failed":
+            # Only the job's name or row number: never patient data.
+            click.echo(f"handouts: failed {entry['label']}: {entry['error']}", err=True)
+    click.echo(f"built {result.built}, unchanged {result.unchanged}, failed {result.failed} "
+               f"in {time.perf_counter() - started:.1f} s -> {target}")
+    if result.failed:
         sys.exit(1)
 
 

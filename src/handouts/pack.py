@@ -1,0 +1,304 @@
+"""Clinic packs: expand a pack file into jobs, build them in parallel, keep a manifest.
+
+A pack file (YAML) names a clinic, defaults and items; each item expands to one job per
+drug × paper × profile. Jobs are built by long-lived worker processes that load content,
+templates and fonts once. Each job's inputs (content file hashes, template hash, options,
+package version) are hashed; a re-run skips jobs whose inputs and output are unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import hashlib
+import json
+import os
+import re
+import unicodedata
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from . import __version__
+from .errors import HandoutError
+from .options import Options, Personal, load_clinic
+from .options import paper as paper_named
+from .options import profile as profile_named
+from .schema import NonEmptyStr, Strict, read_yaml, validate
+
+MANIFEST = "manifest.json"
+
+
+class PackItem(Strict):
+    kinds: Annotated[list[NonEmptyStr], Field(min_length=1)]
+    drugs: list[NonEmptyStr] | Literal["all"] | None = None
+    papers: list[Literal["letter", "a4"]] | None = None
+    profiles: list[Literal["standard", "large-print"]] | None = None
+
+
+class PackDefaults(Strict):
+    papers: list[Literal["letter", "a4"]] = ["letter"]
+    profiles: list[Literal["standard", "large-print"]] = ["standard"]
+
+
+class PackFile(Strict):
+    clinic: NonEmptyStr | None = None
+    date: datetime.date | None = None  # module-qualified: the field name shadows the type
+    defaults: PackDefaults = PackDefaults()
+    items: list[PackItem] = []
+    patients: NonEmptyStr | None = None
+
+
+PATIENT_COLUMNS = ["name", "drug", "prescriber", "date", "paper"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One PDF to build: its file name (relative to the pack's output folder) and options."""
+
+    name: str
+    kinds: tuple[str, ...]
+    drug: str | None
+    paper: str
+    profile: str
+    patient: str | None = None
+    prescriber: str | None = None
+    when: date | None = None
+    label: str = ""  # what logs may show: never patient data
+
+
+@dataclass
+class Pack:
+    path: Path
+    jobs: list[Job]
+    clinic_path: Path | None = None
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (label, message) of bad rows
+
+
+def slugify(text: str, limit: int = 60) -> str:
+    """A safe file-name part: ASCII letters, digits and dashes; never a path."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:limit].strip("-")
+    return slug or "patient"
+
+
+def _suffix(paper: str, profile: str) -> str:
+    return ("" if paper == "letter" else f"-{paper}") + (
+        "" if profile == "standard" else f"-{profile}")
+
+
+def _item_jobs(item: PackItem, defaults: PackDefaults, drug_ids: list[str]) -> list[Job]:
+    drugs: list[str | None]
+    if item.drugs == "all":
+        drugs = list(drug_ids)
+    elif item.drugs:
+        drugs = list(item.drugs)
+    else:
+        drugs = [None]
+    jobs = []
+    for drug in drugs:
+        for paper in item.papers or defaults.papers:
+            for profile in item.profiles or defaults.profiles:
+                base = "_".join(f"{k}-{drug}" if k == "drug-sheet" and drug else k
+                                for k in item.kinds)
+                name = base + _suffix(paper, profile) + ".pdf"
+                jobs.append(Job(name, tuple(item.kinds), drug, paper, profile, label=name))
+    return jobs
+
+
+def _patient_jobs(csv_path: Path, pack: PackFile,
+                  problems: list[tuple[str, str]]) -> list[Job]:
+    try:
+        handle = csv_path.open(newline="", encoding="utf-8")
+    except OSError as exc:
+        raise HandoutError(f"{csv_path}: cannot read patients file ({exc.strerror})") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        extra = sorted(set(reader.fieldnames or []) - set(PATIENT_COLUMNS))
+        if extra or "name" not in (reader.fieldnames or []):
+            raise HandoutError(f"{csv_path}: columns must be {', '.join(PATIENT_COLUMNS)}; "
+                               f"unknown: {', '.join(extra) or 'none'}; 'name' is required")
+        jobs, used = [], set()
+        for number, row in enumerate(reader, start=2):  # row 1 is the header
+            slug = slugify(row.get("name") or "")
+            name, n = f"packet-{slug}.pdf", 2
+            while name in used:
+                name, n = f"packet-{slug}-{n}.pdf", n + 1
+            used.add(name)
+            when = None
+            if row.get("date"):
+                try:
+                    when = date.fromisoformat(row["date"])
+                except ValueError:
+                    problems.append((f"row {number}",
+                                     f"{csv_path.name}:row {number}: date must be YYYY-MM-DD"))
+                    continue
+            jobs.append(Job(name, ("faq", "drug-sheet", "questions"), row.get("drug") or None,
+                            (row.get("paper") or pack.defaults.papers[0]).lower(), "standard",
+                            patient=row.get("name") or None,
+                            prescriber=row.get("prescriber") or None, when=when or pack.date,
+                            label=f"row {number}"))
+        return jobs
+
+
+def load_pack(path: Path, drug_ids: list[str]) -> Pack:
+    """Read a pack file and expand it into jobs; file paths inside are relative to it."""
+    data, problems = read_yaml(path, str(path))
+    model = None
+    if data is not None:
+        model, problems = validate(PackFile, data, str(path))
+    if problems or model is None:
+        raise HandoutError("; ".join(problems))
+    if not model.items and not model.patients:
+        raise HandoutError(f"{path}:items: a pack needs items, a patients file, or both")
+    jobs: list[Job] = []
+    for item in model.items:
+        jobs.extend(_item_jobs(item, model.defaults, drug_ids))
+    row_problems: list[tuple[str, str]] = []
+    if model.patients:
+        jobs.extend(_patient_jobs(path.parent / model.patients, model, row_problems))
+    clinic = (path.parent / model.clinic) if model.clinic else None
+    return Pack(path, jobs, clinic, row_problems)
+
+
+def shard(jobs: list[Job], index: int, count: int) -> list[Job]:
+    """A stable 1/count slice: a job's shard depends on its name only, not on list order."""
+    def bucket(job: Job) -> int:
+        return int(hashlib.sha256(job.name.encode()).hexdigest(), 16) % count
+    return [job for job in jobs if bucket(job) == index - 1]
+
+
+# ---- running jobs in worker processes ---------------------------------------------
+
+_BUILDER = None
+_CLINIC = None
+
+
+def _start_worker(content_dir: Path | None, templates_dir: Path | None,
+                  clinic_path: Path | None) -> None:
+    """Each worker loads content, templates and fonts once and reuses them for every job."""
+    global _BUILDER, _CLINIC
+    from .build import Builder
+
+    _BUILDER = Builder(content_dir, templates_dir)
+    _CLINIC = load_clinic(clinic_path) if clinic_path else None
+
+
+def _inputs(job: Job) -> dict:
+    """Everything a job's PDF depends on, for the manifest and the skip-if-unchanged check."""
+    assert _BUILDER is not None
+    from .context import content_files
+
+    parts = _BUILDER.plan(list(job.kinds), job.drug)
+    templates = sorted(p for d in _BUILDER.renderer.asset_roots[:-1] for p in d.rglob("*")
+                       if p.is_file())
+    digest = hashlib.sha256()
+    for template in templates:
+        digest.update(template.read_bytes())
+    return {
+        "content": {f.origin.shown: {"version": f.version, "sha256": f.origin.sha256}
+                    for f in content_files(parts, _BUILDER.library)},
+        "templates_sha256": digest.hexdigest(),
+        "clinic": None if _CLINIC is None else asdict(_CLINIC) | {
+            "logo": str(_CLINIC.logo) if _CLINIC.logo else None},
+        "options": {"kinds": list(job.kinds), "drug": job.drug, "paper": job.paper,
+                    "profile": job.profile, "personalised": job.patient is not None},
+        "handouts_version": __version__,
+    }
+
+
+def _input_key(inputs: dict, job: Job) -> str:
+    personal = [job.patient, job.prescriber, str(job.when)]
+    blob = json.dumps([inputs, personal], sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _run_job(job: Job, out_dir: Path, previous: dict | None, force: bool) -> dict:
+    assert _BUILDER is not None
+    entry: dict = {"file": job.name, "label": job.label}
+    try:
+        inputs = _inputs(job)
+        key = _input_key(inputs, job)
+        target = out_dir / job.name
+        entry |= {"inputs": inputs, "input_key": key}
+        if (not force and previous and previous.get("input_key") == key
+                and previous.get("status") in ("built", "unchanged") and target.is_file()
+                and _sha256(target) == previous.get("sha256")):
+            return previous | {"status": "unchanged"}
+        options = Options(paper=paper_named(job.paper), profile=profile_named(job.profile),
+                          clinic=_CLINIC,
+                          personal=Personal(job.patient, job.prescriber, job.when))
+        built = _BUILDER.build(list(job.kinds), job.drug, options, target)
+        return entry | {"status": "built", "sha256": _sha256(target), "pages": built.pages,
+                        "bytes": built.size}
+    except HandoutError as exc:
+        return entry | {"status": "failed", "error": str(exc)}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass
+class PackResult:
+    built: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    entries: list[dict] = field(default_factory=list)
+
+
+def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool = False,
+             content_dir: Path | None = None, templates_dir: Path | None = None,
+             progress=None) -> PackResult:
+    """Build every job; one failure never stops the others. Writes manifest.json/.csv."""
+    from .pdf import write_atomic
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    previous = _read_manifest(out_dir)
+    result = PackResult()
+    workers = workers or os.cpu_count() or 1
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
+                             initargs=(content_dir, templates_dir, pack.clinic_path)) as pool:
+        futures = [pool.submit(_run_job, job, out_dir, previous.get(job.name), force)
+                   for job in pack.jobs]
+        for future in futures:
+            entry = future.result()
+            result.entries.append(entry)
+            setattr(result, entry["status"], getattr(result, entry["status"]) + 1)
+            if progress:
+                progress(entry)
+    for label, problem in pack.problems:
+        result.entries.append({"file": None, "label": label, "status": "failed",
+                               "error": problem})
+        result.failed += 1
+    write_atomic(out_dir / MANIFEST, json.dumps(
+        {"handouts_version": __version__, "jobs": result.entries}, indent=2,
+        sort_keys=True).encode())
+    write_atomic(out_dir / "manifest.csv", _manifest_csv(result.entries).encode())
+    return result
+
+
+def _read_manifest(out_dir: Path) -> dict[str, dict]:
+    try:
+        jobs = json.loads((out_dir / MANIFEST).read_text())["jobs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {job["file"]: job for job in jobs if isinstance(job, dict) and job.get("file")}
+
+
+def _manifest_csv(entries: list[dict]) -> str:
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["file", "status", "sha256", "pages", "bytes", "input_key", "error"])
+    for e in entries:
+        writer.writerow([e.get("file") or "", e["status"], e.get("sha256", ""),
+                         e.get("pages", ""), e.get("bytes", ""), e.get("input_key", ""),
+                         e.get("error", "")])
+    return out.getvalue()
+

@@ -1,0 +1,124 @@
+"""Clinic packs: jobs expand, build in parallel, re-runs skip unchanged work, bad rows
+never sink the others, and patient names never become paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from handouts.cli import cli
+from handouts.errors import HandoutError
+from handouts.pack import load_pack, run_pack, shard, slugify
+
+DRUGS = ["alectinib", "brigatinib", "ceritinib", "crizotinib", "ensartinib", "lorlatinib"]
+PACKS = Path(__file__).resolve().parent.parent / "packs"
+
+
+def write_pack(folder: Path, text: str) -> Path:
+    path = folder / "pack.yaml"
+    path.write_text(text)
+    return path
+
+
+def pack_cli(*args):
+    return CliRunner().invoke(cli, ["pack", *args], catch_exceptions=False)
+
+
+def test_the_default_pack_is_every_handout_in_letter_and_a4():
+    jobs = load_pack(PACKS / "clinic.yaml", DRUGS).jobs
+    assert len(jobs) == 16
+    names = {job.name for job in jobs}
+    assert {"faq.pdf", "faq-a4.pdf", "drug-sheet-lorlatinib-a4.pdf"} <= names
+
+
+def test_build_rerun_skip_edit_one_drug_and_force(tmp_path, content_copy):
+    pack = write_pack(tmp_path, "items:\n  - kinds: [questions]\n"
+                                "  - kinds: [drug-sheet]\n    drugs: [brigatinib, lorlatinib]\n")
+    out = tmp_path / "out"
+    args = [str(pack), "--out", str(out), "--workers", "2", "--content-dir", str(content_copy)]
+    first = pack_cli(*args)
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("built 3, unchanged 0, failed 0")
+    manifest = json.loads((out / "manifest.json").read_text())
+    entry = next(j for j in manifest["jobs"] if j["file"] == "drug-sheet-brigatinib.pdf")
+    assert entry["pages"] >= 4 and entry["bytes"] > 10_000 and len(entry["sha256"]) == 64
+    assert "content/drugs/brigatinib.yaml" in entry["inputs"]["content"]
+    assert (out / "manifest.csv").read_text().startswith("file,status,sha256")
+
+    assert pack_cli(*args).output.startswith("built 0, unchanged 3, failed 0")
+
+    drug = content_copy / "drugs" / "brigatinib.yaml"
+    drug.write_text(drug.read_text().replace('version: "1.0"', 'version: "1.1"'))
+    assert pack_cli(*args).output.startswith("built 1, unchanged 2, failed 0")
+
+    (out / "questions.pdf").write_bytes(b"tampered")  # output no longer matches the manifest
+    assert pack_cli(*args).output.startswith("built 1, unchanged 2, failed 0")
+    assert pack_cli(*args, "--force").output.startswith("built 3, unchanged 0, failed 0")
+
+
+def test_same_inputs_give_byte_identical_pdfs(tmp_path):
+    pack = load_pack(write_pack(tmp_path, "items:\n  - kinds: [faq]\n"), DRUGS)
+    run_pack(pack, tmp_path / "a", workers=1)
+    run_pack(pack, tmp_path / "b", workers=1)
+    assert (tmp_path / "a" / "faq.pdf").read_bytes() == (tmp_path / "b" / "faq.pdf").read_bytes()
+
+
+def test_a_bad_row_never_sinks_the_others_and_logs_no_patient_data(tmp_path):
+    (tmp_path / "patients.csv").write_text(
+        "name,drug,prescriber,date,paper\n"
+        "Ana Diaz,alectinib,Dr. Lee,2026-12-01,letter\n"
+        "Bo Secret,aspirin,Dr. Lee,2026-12-01,letter\n"
+        "Cy Hidden,brigatinib,Dr. Lee,not-a-date,letter\n"
+        "Di Park,lorlatinib,,,a4\n")
+    pack = write_pack(tmp_path, "patients: patients.csv\n")
+    result = pack_cli(str(pack), "--out", str(tmp_path / "out"), "--workers", "2")
+    assert result.exit_code == 1
+    assert "built 2, unchanged 0, failed 2" in result.output
+    assert "Bo Secret" not in result.output and "Cy Hidden" not in result.output
+    assert "row 3" in result.output and "row 4" in result.output
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.pdf")) == [
+        "packet-ana-diaz.pdf", "packet-di-park.pdf"]
+
+
+def test_extra_csv_columns_are_rejected(tmp_path):
+    (tmp_path / "patients.csv").write_text("name,drug,ssn\nAna,alectinib,123\n")
+    with pytest.raises(HandoutError, match="unknown: ssn"):
+        load_pack(write_pack(tmp_path, "patients: patients.csv\n"), DRUGS)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("../../etc/passwd", "etc-passwd"), ("/", "patient"), ("a\x00b", "a-b"),
+    ("Zoë Ångström", "zoe-angstrom"), ("李小龙", "patient"), ("x" * 300, "x" * 60),
+])
+def test_names_become_safe_file_names(name, expected):
+    assert slugify(name) == expected
+
+
+def test_tricky_names_stay_inside_the_output_folder_and_collide_safely(tmp_path):
+    (tmp_path / "patients.csv").write_text(
+        "name,drug\n../../evil,alectinib\n/,alectinib\n李小龙,alectinib\n")
+    pack = load_pack(write_pack(tmp_path, "patients: patients.csv\n"), DRUGS)
+    assert [j.name for j in pack.jobs] == ["packet-evil.pdf", "packet-patient.pdf",
+                                           "packet-patient-2.pdf"]
+    out = tmp_path / "out"
+    run_pack(pack, out, workers=2)
+    assert sorted(p.name for p in tmp_path.rglob("*.pdf")) == sorted(j.name for j in pack.jobs)
+    assert all(p.parent == out for p in tmp_path.rglob("*.pdf"))
+
+
+def test_shards_split_the_jobs_stably_and_completely():
+    jobs = load_pack(PACKS / "clinic.yaml", DRUGS).jobs
+    slices = [shard(jobs, k, 4) for k in range(1, 5)]
+    assert sorted(j.name for s in slices for j in s) == sorted(j.name for j in jobs)
+    assert shard(list(reversed(jobs)), 2, 4) == list(reversed(slices[1]))
+
+
+def test_bad_shard_and_bad_pack_file_are_clear_errors(tmp_path):
+    result = pack_cli(str(PACKS / "clinic.yaml"), "--shard", "5/4")
+    assert result.exit_code == 2 and "--shard '5/4' must be K/N" in result.output
+    pack = write_pack(tmp_path, "items:\n  - kinds: [faq]\n    papers: [a3]\n")
+    result = pack_cli(str(pack))
+    assert result.exit_code == 1 and "pack.yaml:items.0.papers.0" in result.output
