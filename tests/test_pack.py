@@ -122,3 +122,39 @@ def test_bad_shard_and_bad_pack_file_are_clear_errors(tmp_path):
     pack = write_pack(tmp_path, "items:\n  - kinds: [faq]\n    papers: [a3]\n")
     result = pack_cli(str(pack))
     assert result.exit_code == 1 and "pack.yaml:items.0.papers.0" in result.output
+
+
+def test_sigterm_leaves_no_partial_pdf_a_valid_manifest_and_the_next_run_resumes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pypdf import PdfReader
+
+    pack = write_pack(tmp_path, "items:\n  - kinds: [faq, drug-sheet, questions]\n"
+                                "    drugs: [alectinib, brigatinib, ceritinib]\n"
+                                "    papers: [letter, a4]\n")
+    out = tmp_path / "out"
+    exe = Path(sys.executable).with_name("handouts")
+    command = [str(exe), "pack", str(pack), "--out", str(out), "--workers", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    manifest = out / "manifest.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not manifest.exists():
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted after" in stderr and "Traceback" not in stderr
+    finished = json.loads(manifest.read_text())["jobs"]
+    assert 1 <= len(finished) < 6
+    assert not list(out.glob(".*.part"))
+    pdfs = list(out.glob("*.pdf"))
+    assert {p.name for p in pdfs} == {j["file"] for j in finished}
+    for pdf in pdfs:
+        assert len(PdfReader(pdf).pages) > 10  # whole files only
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"built {6 - len(finished)}, unchanged {len(finished)}, failed 0" in rerun.stdout

@@ -14,8 +14,9 @@ import hashlib
 import json
 import os
 import re
+import signal
 import unicodedata
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -184,6 +185,10 @@ def _start_worker(content_dir: Path | None, templates_dir: Path | None,
     global _BUILDER, _CLINIC
     from .build import Builder
 
+    # The parent decides when to stop; a worker always finishes (or cleanly abandons) the
+    # job in hand, so an interrupt never leaves a half-written file.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _BUILDER = Builder(content_dir, templates_dir)
     _CLINIC = load_clinic(clinic_path) if clinic_path else None
 
@@ -251,35 +256,84 @@ class PackResult:
     entries: list[dict] = field(default_factory=list)
 
 
+class Interrupted(HandoutError):
+    """Raised when a pack is stopped by Ctrl-C or SIGTERM; finished jobs are kept."""
+
+    exit_code = 130
+
+
+def _stop_on_sigterm() -> object:
+    """Make SIGTERM stop a pack the way Ctrl-C does, so the manifest is written first."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        return None
+
+
 def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool = False,
              content_dir: Path | None = None, templates_dir: Path | None = None,
              progress=None) -> PackResult:
-    """Build every job; one failure never stops the others. Writes manifest.json/.csv."""
-    from .pdf import write_atomic
+    """Build every job; one failure never stops the others.
 
+    manifest.json/.csv are rewritten (atomically) after every finished job, keeping the
+    previous entries of jobs not yet redone, so an interrupted pack leaves a valid manifest
+    and the next run resumes where it stopped.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in out_dir.glob(".*.part"):  # from a run that was killed outright
+        leftover.unlink()
     previous = _read_manifest(out_dir)
     result = PackResult()
-    workers = workers or os.cpu_count() or 1
-    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
-                             initargs=(content_dir, templates_dir, pack.clinic_path)) as pool:
+    done: dict[str, dict] = {}
+    old_handler = _stop_on_sigterm()
+    pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
+                               initializer=_start_worker,
+                               initargs=(content_dir, templates_dir, pack.clinic_path))
+    try:
         futures = [pool.submit(_run_job, job, out_dir, previous.get(job.name), force)
                    for job in pack.jobs]
-        for future in futures:
+        for future in as_completed(futures):
             entry = future.result()
-            result.entries.append(entry)
+            done[entry["file"]] = entry
             setattr(result, entry["status"], getattr(result, entry["status"]) + 1)
+            _write_manifest(out_dir, previous | done)
             if progress:
                 progress(entry)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)
+        # Jobs already in a worker's hands finish during shutdown: record them too.
+        for future in futures:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                done.setdefault(future.result()["file"], future.result())
+        _write_manifest(out_dir, previous | done)
+        raise Interrupted(f"interrupted after {len(done)} of {len(pack.jobs)} jobs; "
+                          "run the same command again to resume") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if old_handler is not None:
+            signal.signal(signal.SIGTERM, old_handler)
+    order = {job.name: n for n, job in enumerate(pack.jobs)}
+    result.entries = sorted(done.values(), key=lambda e: order.get(e["file"], 0))
     for label, problem in pack.problems:
         result.entries.append({"file": None, "label": label, "status": "failed",
                                "error": problem})
         result.failed += 1
-    write_atomic(out_dir / MANIFEST, json.dumps(
-        {"handouts_version": __version__, "jobs": result.entries}, indent=2,
-        sort_keys=True).encode())
-    write_atomic(out_dir / "manifest.csv", _manifest_csv(result.entries).encode())
+    _write_manifest(out_dir, {e["file"]: e for e in result.entries if e["file"]},
+                    result.entries)
     return result
+
+
+def _write_manifest(out_dir: Path, by_file: dict[str, dict],
+                    entries: list[dict] | None = None) -> None:
+    from .pdf import write_atomic
+
+    entries = entries if entries is not None else list(by_file.values())
+    write_atomic(out_dir / MANIFEST, json.dumps(
+        {"handouts_version": __version__, "jobs": entries}, indent=2, sort_keys=True).encode())
+    write_atomic(out_dir / "manifest.csv", _manifest_csv(entries).encode())
 
 
 def _read_manifest(out_dir: Path) -> dict[str, dict]:
