@@ -158,3 +158,23 @@ def test_sigterm_leaves_no_partial_pdf_a_valid_manifest_and_the_next_run_resumes
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert f"built {6 - len(finished)}, unchanged {len(finished)}, failed 0" in rerun.stdout
+
+
+def test_merged_print_file_has_every_handout_with_a_bookmark_each(tmp_path):
+    from pypdf import PdfReader
+
+    pack = write_pack(tmp_path, "items:\n  - kinds: [questions]\n"
+                                "  - kinds: [drug-sheet]\n    drugs: [ensartinib]\n")
+    out = tmp_path / "out"
+    result = pack_cli(str(pack), "--out", str(out), "--merge")
+    assert result.exit_code == 0 and f"wrote {out / 'pack.pdf'}" in result.output
+    merged = PdfReader(out / "pack.pdf")
+    parts = [PdfReader(out / name) for name in ["questions.pdf", "drug-sheet-ensartinib.pdf"]]
+    assert len(merged.pages) == sum(len(p.pages) for p in parts)
+    # Top level: one bookmark per handout; each handout's own heading bookmarks nest below.
+    top = [item for item in merged.outline if not isinstance(item, list)]
+    assert [item.title for item in top] == [
+        "Questions to ask your doctor (questions.pdf)",
+        "Ensartinib (Ensacove) (drug-sheet-ensartinib.pdf)"]
+    assert merged.get_destination_page_number(top[1]) == len(parts[0].pages)
+    assert any(isinstance(item, list) for item in merged.outline)

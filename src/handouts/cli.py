@@ -209,10 +209,13 @@ def check_command(strict: bool, max_age_days: int, fmt: str, content_dir: Path |
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: CPUs).")
 @click.option("--force", is_flag=True, help="Rebuild every job, even unchanged ones.")
 @click.option("--shard", metavar="K/N", help="Build only the K-th of N stable slices of the jobs.")
+@click.option("--merge", is_flag=True,
+              help="Also write pack.pdf: every handout in one file, a bookmark for each "
+                   "(for a print shop).")
 @_dirs
 def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, force: bool,
-                 shard: str | None, content_dir: Path | None, templates_dir: Path | None
-                 ) -> None:
+                 shard: str | None, merge: bool, content_dir: Path | None,
+                 templates_dir: Path | None) -> None:
     """Build a clinic pack: every job in a pack file, in parallel, with a manifest.
 
     Re-runs skip jobs whose inputs and output file are unchanged. One bad job never stops
@@ -229,6 +232,7 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
     from .content import load_library
     from .errors import OptionError
     from .pack import load_pack, run_pack
+    from .pack import merge as merge_pdfs
     from .pack import shard as shard_jobs
     from .paths import default_content_dir
 
@@ -241,7 +245,15 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
         pack.jobs = shard_jobs(pack.jobs, int(match[1]), int(match[2]))
     target = out_dir or Path("output") / pack_file.stem
     started = time.perf_counter()
-    result = run_pack(pack, target, workers, force, content_dir, templates_dir)
+    if sys.stderr.isatty():  # a bar with count and ETA for people; one summary line for logs
+        with click.progressbar(length=len(pack.jobs), label="building", file=sys.stderr,
+                               show_pos=True, show_eta=True) as bar:
+            result = run_pack(pack, target, workers, force, content_dir, templates_dir,
+                              progress=lambda entry: bar.update(1))
+    else:
+        result = run_pack(pack, target, workers, force, content_dir, templates_dir)
+    if merge:
+        click.echo(f"wrote {merge_pdfs(result, target)}")
     for entry in result.entries:
         if entry["status"] == "failed":
             # Only the job's name or row number: never patient data.

@@ -336,6 +336,27 @@ def _write_manifest(out_dir: Path, by_file: dict[str, dict],
     write_atomic(out_dir / "manifest.csv", _manifest_csv(entries).encode())
 
 
+def merge(result: PackResult, out_dir: Path, name: str = "pack.pdf") -> Path:
+    """One print-shop file of every built handout, in job order, one bookmark per handout."""
+    from pypdf import PdfReader, PdfWriter
+
+    from .pdf import write_atomic
+
+    writer = PdfWriter()
+    for entry in result.entries:
+        if entry["status"] in ("built", "unchanged"):
+            source = out_dir / entry["file"]
+            title = PdfReader(source).metadata.title or entry["file"]
+            writer.append(source, outline_item=f"{title} ({entry['file']})")
+    import io
+
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    target = out_dir / name
+    write_atomic(target, buffer.getvalue())
+    return target
+
+
 def _read_manifest(out_dir: Path) -> dict[str, dict]:
     try:
         jobs = json.loads((out_dir / MANIFEST).read_text())["jobs"]
