@@ -97,7 +97,7 @@ def main() -> None:
     print(f"machine: {platform.platform()}, {cpus} CPUs, Python {platform.python_version()}")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        pack = load_pack(write_bench_pack(tmp), DRUGS)
+        pack = load_pack(write_bench_pack(tmp), Builder())
         n = len(pack.jobs)
         print(f"jobs: {n} handouts (8 kinds x 2 papers x 2 profiles + 28 patient packets)")
         one = timed("(b) pack, 1 worker", lambda: run_pack(pack, tmp / "b", workers=1))

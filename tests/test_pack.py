@@ -13,7 +13,6 @@ from handouts.cli import cli
 from handouts.errors import HandoutError
 from handouts.pack import load_pack, run_pack, shard, slugify
 
-DRUGS = ["alectinib", "brigatinib", "ceritinib", "crizotinib", "ensartinib", "lorlatinib"]
 PACKS = Path(__file__).resolve().parent.parent / "packs"
 
 
@@ -27,8 +26,8 @@ def pack_cli(*args):
     return CliRunner().invoke(cli, ["pack", *args], catch_exceptions=False)
 
 
-def test_the_default_pack_is_every_handout_in_letter_and_a4():
-    jobs = load_pack(PACKS / "clinic.yaml", DRUGS).jobs
+def test_the_default_pack_is_every_handout_in_letter_and_a4(builder):
+    jobs = load_pack(PACKS / "clinic.yaml", builder).jobs
     assert len(jobs) == 16
     names = {job.name for job in jobs}
     assert {"faq.pdf", "faq-a4.pdf", "drug-sheet-lorlatinib-a4.pdf"} <= names
@@ -59,8 +58,8 @@ def test_build_rerun_skip_edit_one_drug_and_force(tmp_path, content_copy):
     assert pack_cli(*args, "--force").output.startswith("built 3, unchanged 0, failed 0")
 
 
-def test_same_inputs_give_byte_identical_pdfs(tmp_path):
-    pack = load_pack(write_pack(tmp_path, "items:\n  - kinds: [faq]\n"), DRUGS)
+def test_same_inputs_give_byte_identical_pdfs(tmp_path, builder):
+    pack = load_pack(write_pack(tmp_path, "items:\n  - kinds: [faq]\n"), builder)
     run_pack(pack, tmp_path / "a", workers=1)
     run_pack(pack, tmp_path / "b", workers=1)
     assert (tmp_path / "a" / "faq.pdf").read_bytes() == (tmp_path / "b" / "faq.pdf").read_bytes()
@@ -83,10 +82,10 @@ def test_a_bad_row_never_sinks_the_others_and_logs_no_patient_data(tmp_path):
         "packet-ana-diaz.pdf", "packet-di-park.pdf"]
 
 
-def test_extra_csv_columns_are_rejected(tmp_path):
+def test_extra_csv_columns_are_rejected(tmp_path, builder):
     (tmp_path / "patients.csv").write_text("name,drug,ssn\nAna,alectinib,123\n")
     with pytest.raises(HandoutError, match="unknown: ssn"):
-        load_pack(write_pack(tmp_path, "patients: patients.csv\n"), DRUGS)
+        load_pack(write_pack(tmp_path, "patients: patients.csv\n"), builder)
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -97,10 +96,10 @@ def test_names_become_safe_file_names(name, expected):
     assert slugify(name) == expected
 
 
-def test_tricky_names_stay_inside_the_output_folder_and_collide_safely(tmp_path):
+def test_tricky_names_stay_inside_the_output_folder_and_collide_safely(tmp_path, builder):
     (tmp_path / "patients.csv").write_text(
         "name,drug\n../../evil,alectinib\n/,alectinib\n李小龙,alectinib\n")
-    pack = load_pack(write_pack(tmp_path, "patients: patients.csv\n"), DRUGS)
+    pack = load_pack(write_pack(tmp_path, "patients: patients.csv\n"), builder)
     assert [j.name for j in pack.jobs] == ["packet-evil.pdf", "packet-patient.pdf",
                                            "packet-patient-2.pdf"]
     out = tmp_path / "out"
@@ -109,8 +108,8 @@ def test_tricky_names_stay_inside_the_output_folder_and_collide_safely(tmp_path)
     assert all(p.parent == out for p in tmp_path.rglob("*.pdf"))
 
 
-def test_shards_split_the_jobs_stably_and_completely():
-    jobs = load_pack(PACKS / "clinic.yaml", DRUGS).jobs
+def test_shards_split_the_jobs_stably_and_completely(builder):
+    jobs = load_pack(PACKS / "clinic.yaml", builder).jobs
     slices = [shard(jobs, k, 4) for k in range(1, 5)]
     assert sorted(j.name for s in slices for j in s) == sorted(j.name for j in jobs)
     assert shard(list(reversed(jobs)), 2, 4) == list(reversed(slices[1]))
@@ -178,3 +177,27 @@ def test_merged_print_file_has_every_handout_with_a_bookmark_each(tmp_path):
         "Ensartinib (Ensacove) (drug-sheet-ensartinib.pdf)"]
     assert merged.get_destination_page_number(top[1]) == len(parts[0].pages)
     assert any(isinstance(item, list) for item in merged.outline)
+
+
+def test_pack_items_name_files_by_generic_name_and_reject_unknown_drugs(tmp_path, builder):
+    pack = load_pack(write_pack(tmp_path, "items:\n  - kinds: [drug-sheet]\n"
+                                          "    drugs: [Alunbrig]\n"), builder)
+    assert [job.name for job in pack.jobs] == ["drug-sheet-brigatinib.pdf"]
+    bad = write_pack(tmp_path, "items:\n  - kinds: [faq]\n  - kinds: [drug-sheet]\n"
+                               "    drugs: [../x]\n")
+    result = pack_cli(str(bad), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert "pack.yaml:items.1: unknown drug '../x'" in result.output
+    assert not (tmp_path / "out").exists()  # nothing built from a pack with a typo
+
+
+@pytest.mark.parametrize("clinic, message", [
+    ("missing.yaml", "missing.yaml: file not found"),
+    ("clinic.yaml", "clinic.yaml:logo: file not found"),
+])
+def test_a_bad_clinic_file_is_one_clear_line_not_a_crashed_pool(tmp_path, clinic, message):
+    (tmp_path / "clinic.yaml").write_text("name: Riverside\nlogo: gone.png\n")
+    pack = write_pack(tmp_path, f"clinic: {clinic}\nitems:\n  - kinds: [faq]\n")
+    result = pack_cli(str(pack), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output

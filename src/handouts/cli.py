@@ -229,15 +229,13 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
     """
     import time
 
-    from .content import load_library
+    from .build import Builder
     from .errors import OptionError
     from .pack import load_pack, run_pack
     from .pack import merge as merge_pdfs
     from .pack import shard as shard_jobs
-    from .paths import default_content_dir
 
-    library = load_library(content_dir or default_content_dir())
-    pack = load_pack(pack_file, list(library.drugs))
+    pack = load_pack(pack_file, Builder(content_dir, templates_dir))
     if shard:
         match = re.fullmatch(r"(\d+)/(\d+)", shard)
         if not match or not 1 <= int(match[1]) <= int(match[2]):

@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import datetime
 import hashlib
+import io
 import json
 import os
 import re
 import signal
 import unicodedata
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,8 +27,9 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from . import __version__
+from .build import Builder, default_name
 from .errors import HandoutError
-from .options import Options, Personal, load_clinic
+from .options import Clinic, Options, Personal, load_clinic
 from .options import paper as paper_named
 from .options import profile as profile_named
 from .schema import NonEmptyStr, Strict, read_yaml, validate
@@ -76,7 +79,7 @@ class Job:
 class Pack:
     path: Path
     jobs: list[Job]
-    clinic_path: Path | None = None
+    clinic: Clinic | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)  # (label, message) of bad rows
 
 
@@ -87,27 +90,26 @@ def slugify(text: str, limit: int = 60) -> str:
     return slug or "patient"
 
 
-def _suffix(paper: str, profile: str) -> str:
-    return ("" if paper == "letter" else f"-{paper}") + (
-        "" if profile == "standard" else f"-{profile}")
-
-
-def _item_jobs(item: PackItem, defaults: PackDefaults, drug_ids: list[str]) -> list[Job]:
-    drugs: list[str | None]
-    if item.drugs == "all":
-        drugs = list(drug_ids)
-    elif item.drugs:
-        drugs = list(item.drugs)
-    else:
-        drugs = [None]
+def _item_jobs(item: PackItem, number: int, defaults: PackDefaults, builder: Builder,
+               shown: str) -> list[Job]:
+    """Jobs for one item; kinds and drugs are checked here, so a typo fails the whole pack
+    up front (naming the field) instead of failing one job per paper and profile."""
+    every = list(builder.library.drugs)
+    drugs: list[str | None] = every if item.drugs == "all" else [*(item.drugs or [None])]
     jobs = []
     for drug in drugs:
+        try:
+            parts = builder.plan(item.kinds, drug)
+        except HandoutError as exc:
+            located = HandoutError(f"{shown}:items.{number}: {exc}")
+            located.exit_code = exc.exit_code  # an unknown drug stays a usage error (2)
+            raise located from None
+        drug_id = next((p.drug.id for p in parts if p.drug), None)
         for paper in item.papers or defaults.papers:
             for profile in item.profiles or defaults.profiles:
-                base = "_".join(f"{k}-{drug}" if k == "drug-sheet" and drug else k
-                                for k in item.kinds)
-                name = base + _suffix(paper, profile) + ".pdf"
-                jobs.append(Job(name, tuple(item.kinds), drug, paper, profile, label=name))
+                options = Options(paper=paper_named(paper), profile=profile_named(profile))
+                name = default_name(parts, options)
+                jobs.append(Job(name, tuple(item.kinds), drug_id, paper, profile, label=name))
     return jobs
 
 
@@ -146,8 +148,12 @@ def _patient_jobs(csv_path: Path, pack: PackFile,
         return jobs
 
 
-def load_pack(path: Path, drug_ids: list[str]) -> Pack:
-    """Read a pack file and expand it into jobs; file paths inside are relative to it."""
+def load_pack(path: Path, builder: Builder) -> Pack:
+    """Read a pack file and expand it into jobs; file paths inside are relative to it.
+
+    Everything a worker would otherwise trip over (kinds, drugs, the clinic file and its
+    logo) is checked here, in the parent, so a mistake is one clear line, not a crashed pool.
+    """
     data, problems = read_yaml(path, str(path))
     model = None
     if data is not None:
@@ -157,12 +163,12 @@ def load_pack(path: Path, drug_ids: list[str]) -> Pack:
     if not model.items and not model.patients:
         raise HandoutError(f"{path}:items: a pack needs items, a patients file, or both")
     jobs: list[Job] = []
-    for item in model.items:
-        jobs.extend(_item_jobs(item, model.defaults, drug_ids))
+    for number, item in enumerate(model.items):
+        jobs.extend(_item_jobs(item, number, model.defaults, builder, str(path)))
     row_problems: list[tuple[str, str]] = []
     if model.patients:
         jobs.extend(_patient_jobs(path.parent / model.patients, model, row_problems))
-    clinic = (path.parent / model.clinic) if model.clinic else None
+    clinic = load_clinic(path.parent / model.clinic) if model.clinic else None
     return Pack(path, jobs, clinic, row_problems)
 
 
@@ -175,22 +181,34 @@ def shard(jobs: list[Job], index: int, count: int) -> list[Job]:
 
 # ---- running jobs in worker processes ---------------------------------------------
 
-_BUILDER = None
-_CLINIC = None
+_BUILDER: Builder | None = None
+_CLINIC: Clinic | None = None
+_TEMPLATES_SHA256 = ""
+
+
+def _templates_sha256(builder: Builder) -> str:
+    """One hash over every file in the template folders (ours and the clinic's)."""
+    digest = hashlib.sha256()
+    for folder in (builder.renderer.override_dir, builder.renderer.default_dir):
+        for path in sorted(folder.rglob("*")) if folder else []:
+            if path.is_file():
+                digest.update(str(path.relative_to(folder)).encode() + b"\0")
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _start_worker(content_dir: Path | None, templates_dir: Path | None,
-                  clinic_path: Path | None) -> None:
+                  clinic: Clinic | None) -> None:
     """Each worker loads content, templates and fonts once and reuses them for every job."""
-    global _BUILDER, _CLINIC
-    from .build import Builder
+    global _BUILDER, _CLINIC, _TEMPLATES_SHA256
 
     # The parent decides when to stop; a worker always finishes (or cleanly abandons) the
     # job in hand, so an interrupt never leaves a half-written file.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _BUILDER = Builder(content_dir, templates_dir)
-    _CLINIC = load_clinic(clinic_path) if clinic_path else None
+    _CLINIC = clinic
+    _TEMPLATES_SHA256 = _templates_sha256(_BUILDER)
 
 
 def _inputs(job: Job) -> dict:
@@ -199,15 +217,10 @@ def _inputs(job: Job) -> dict:
     from .context import content_files
 
     parts = _BUILDER.plan(list(job.kinds), job.drug)
-    templates = sorted(p for d in _BUILDER.renderer.asset_roots[:-1] for p in d.rglob("*")
-                       if p.is_file())
-    digest = hashlib.sha256()
-    for template in templates:
-        digest.update(template.read_bytes())
     return {
         "content": {f.origin.shown: {"version": f.version, "sha256": f.origin.sha256}
                     for f in content_files(parts, _BUILDER.library)},
-        "templates_sha256": digest.hexdigest(),
+        "templates_sha256": _TEMPLATES_SHA256,
         "clinic": None if _CLINIC is None else asdict(_CLINIC) | {
             "logo": str(_CLINIC.logo) if _CLINIC.logo else None},
         "options": {"kinds": list(job.kinds), "drug": job.drug, "paper": job.paper,
@@ -238,8 +251,8 @@ def _run_job(job: Job, out_dir: Path, previous: dict | None, force: bool) -> dic
                           clinic=_CLINIC,
                           personal=Personal(job.patient, job.prescriber, job.when))
         built = _BUILDER.build(list(job.kinds), job.drug, options, target)
-        return entry | {"status": "built", "sha256": _sha256(target), "pages": built.pages,
-                        "bytes": built.size}
+        return entry | {"status": "built", "title": built.title, "sha256": _sha256(target),
+                        "pages": built.pages, "bytes": built.size}
     except HandoutError as exc:
         return entry | {"status": "failed", "error": str(exc)}
 
@@ -291,7 +304,7 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
     old_handler = _stop_on_sigterm()
     pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
                                initializer=_start_worker,
-                               initargs=(content_dir, templates_dir, pack.clinic_path))
+                               initargs=(content_dir, templates_dir, pack.clinic))
     try:
         futures = [pool.submit(_run_job, job, out_dir, previous.get(job.name), force)
                    for job in pack.jobs]
@@ -311,6 +324,11 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
         _write_manifest(out_dir, previous | done)
         raise Interrupted(f"interrupted after {len(done)} of {len(pack.jobs)} jobs; "
                           "run the same command again to resume") from None
+    except BrokenProcessPool:
+        _write_manifest(out_dir, previous | done)
+        raise HandoutError(f"a worker process stopped unexpectedly after {len(done)} of "
+                           f"{len(pack.jobs)} jobs (out of memory?); run again to resume"
+                           ) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         if old_handler is not None:
@@ -338,18 +356,15 @@ def _write_manifest(out_dir: Path, by_file: dict[str, dict],
 
 def merge(result: PackResult, out_dir: Path, name: str = "pack.pdf") -> Path:
     """One print-shop file of every built handout, in job order, one bookmark per handout."""
-    from pypdf import PdfReader, PdfWriter
+    from pypdf import PdfWriter
 
     from .pdf import write_atomic
 
     writer = PdfWriter()
     for entry in result.entries:
         if entry["status"] in ("built", "unchanged"):
-            source = out_dir / entry["file"]
-            title = PdfReader(source).metadata.title or entry["file"]
-            writer.append(source, outline_item=f"{title} ({entry['file']})")
-    import io
-
+            title = entry.get("title") or entry["file"]
+            writer.append(out_dir / entry["file"], outline_item=f"{title} ({entry['file']})")
     buffer = io.BytesIO()
     writer.write(buffer)
     target = out_dir / name
@@ -366,8 +381,6 @@ def _read_manifest(out_dir: Path) -> dict[str, dict]:
 
 
 def _manifest_csv(entries: list[dict]) -> str:
-    import io
-
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["file", "status", "sha256", "pages", "bytes", "input_key", "error"])
