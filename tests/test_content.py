@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 
+from handouts.check import handout_sections
 from handouts.content import load_library
 from handouts.errors import ChoiceError, ContentError
 from handouts.paths import default_content_dir
@@ -100,3 +103,32 @@ def test_brigatinib_schedule_gives_the_dose_for_each_day():
     dose = load_library(default_content_dir()).drug("brigatinib").dose
     assert [dose.amount_on(day) for day in (1, 7, 8, 30)] == ["90 mg", "90 mg", "180 mg",
                                                               "180 mg"]
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def _runs(text: str, length: int = 10) -> set[str]:
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    return {" ".join(words[i:i + length]) for i in range(len(words) - length + 1)}
+
+
+@pytest.mark.skipif(not (SHARED / "seeds").is_dir(), reason="../shared is not beside the repo")
+def test_no_patient_facing_sentence_is_copied_from_the_sources():
+    # Short factual runs ("for 3 months after your last dose") are expected; ten identical
+    # words in a row is a copied sentence.
+    sources = [*sorted((SHARED / "seeds").glob("*.txt")), SHARED / "facts" / "alk-facts.md"]
+    copied_from = {path.name: _runs(path.read_text(encoding="utf-8")) for path in sources}
+    library = load_library(default_content_dir())
+    found = []
+    for name, (_file, sections) in handout_sections(library).items():
+        for title, _field, texts in sections:
+            runs = _runs(" ".join(texts))
+            found += [(name, title, source, sorted(runs & seen)[0])
+                      for source, seen in copied_from.items() if runs & seen]
+    assert found == []
+
+
+def test_the_copy_check_would_catch_a_pasted_seed_sentence():
+    seed = "It's OK to ask questions if you're not sure how a medicine or therapy might affect you"
+    assert _runs(seed) & _runs("Remember: " + seed + ".")
