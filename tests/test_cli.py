@@ -86,7 +86,7 @@ def test_the_issue_example_with_clinic_and_personal_fields(tmp_path, clinic_file
     (["build"], 2, "name at least one handout kind"),
     (["build", "--all", "faq"], 2, "--all builds every handout"),
     (["build", "faq", "--paper", "a3"], 2, "'a3' is not one of 'letter', 'a4'"),
-    (["build", "faq", "--date", "22/11/2026"], 2, "--date '22/11/2026' is not a date"),
+    (["build", "faq", "--date", "22/11/2026"], 2, "--date must be a date written YYYY-MM-DD"),
     (["build", "faq", "--patient", "x" * 101], 2, "--patient is longer than 100 characters"),
     (["build", "faq", "--clinic", "no-such-clinic.yaml"], 1, "no-such-clinic.yaml: file not found"),
 ])

@@ -4,11 +4,14 @@ never sink the others, and patient names never become paths."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import pdfplumber
 import pytest
 from click.testing import CliRunner
 
+from conftest import FIXTURES, pdf_text
 from handouts.cli import cli
 from handouts.errors import HandoutError
 from handouts.pack import load_pack, run_pack, shard, slugify
@@ -201,3 +204,46 @@ def test_a_bad_clinic_file_is_one_clear_line_not_a_crashed_pool(tmp_path, clinic
     result = pack_cli(str(pack), "--out", str(tmp_path / "out"))
     assert result.exit_code == 1
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_an_unreadable_logo_fails_only_the_jobs_that_show_it(tmp_path):
+    """A network pack: one site's logo file is broken; the other site's handouts still build."""
+    shutil.copy(FIXTURES / "logo.png", tmp_path / "good.png")
+    (tmp_path / "broken.png").write_bytes(b"this is not a picture")
+    (tmp_path / "north.yaml").write_text("name: North Clinic\nlogo: good.png\n")
+    (tmp_path / "south.yaml").write_text("name: South Clinic\nlogo: broken.png\n")
+    pack = write_pack(tmp_path, "clinic: north.yaml\nitems:\n  - kinds: [questions]\n"
+                                "  - kinds: [questions]\n    clinic: south.yaml\n")
+    out = tmp_path / "out"
+    result = pack_cli(str(pack), "--out", str(out), "--workers", "2")
+    assert result.exit_code == 1
+    assert "built 1, unchanged 0, failed 1" in result.output
+    assert "failed south/questions.pdf: clinic logo" in result.output
+    assert "North Clinic" in pdf_text(out / "questions.pdf")
+    assert not (out / "south" / "questions.pdf").exists()
+    assert not list(out.rglob("*.part"))
+    entries = {e["file"]: e for e in json.loads((out / "manifest.json").read_text())["jobs"]}
+    assert entries["south/questions.pdf"]["status"] == "failed"
+    assert "cannot be read as a PNG, SVG or JPEG" in entries["south/questions.pdf"]["error"]
+    assert entries["questions.pdf"]["inputs"]["clinic"]["logo_sha256"]
+
+
+def test_a_name_too_long_to_lay_out_fails_its_row_alone(tmp_path):
+    """Over 100 characters is refused (by row number, never by name); a 100-character name
+    with no spaces still fits inside the page."""
+    longest = "W" * 100
+    (tmp_path / "patients.csv").write_text(
+        "name,drug\n" f"{'Secretname' * 30},alectinib\n" f"{longest},alectinib\n")
+    pack = write_pack(tmp_path, "patients: patients.csv\n")
+    out = tmp_path / "out"
+    result = pack_cli(str(pack), "--out", str(out), "--workers", "1")
+    assert result.exit_code == 1
+    assert "failed row 2: patients.csv:row 2: name is longer than 100 characters" in result.output
+    assert "Secretname" not in result.output
+    assert "Secretname" not in (out / "manifest.json").read_text()
+    built = out / f"packet-{'w' * 60}.pdf"
+    with pdfplumber.open(built) as pdf:
+        page = pdf.pages[0]
+        name_chars = [c for c in page.chars if c["text"] == "W"]
+        assert len(name_chars) == 100  # every letter printed, on page 1
+        assert all(page.bbox[0] < c["x0"] and c["x1"] < page.width - 36 for c in name_chars)

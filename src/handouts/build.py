@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .content import Library, load_library
 from .context import Part, build_context, plan_parts
-from .errors import HandoutError
+from .errors import HandoutError, RenderError
 from .kinds import KINDS
 from .options import Options
 from .paths import default_content_dir, default_templates_dir
@@ -96,8 +96,13 @@ class Builder:
         target = output or out_dir / default_name(parts, options)
         context = build_context(parts, self.library, options)
         html = self.renderer.render(context)
-        logo = [options.clinic.logo] if options.clinic and options.clinic.logo else []
-        rendered = self.writer.render(html, self.renderer.default_dir, extra_files=logo)
+        logo = options.clinic.logo if options.clinic else None
+        rendered = self.writer.render(html, self.renderer.default_dir,
+                                      extra_files=[logo] if logo else [])
+        if logo and any(logo.as_uri() in w and "image" in w for w in rendered.warnings):
+            # WeasyPrint only warns and leaves the logo out; a clinic's handout without its
+            # logo (or with a broken one) is a failed job, not a quiet surprise at the printer.
+            raise RenderError(f"clinic logo {logo} cannot be read as a PNG, SVG or JPEG image")
         write_atomic(target, rendered.data)
         return Built(target, context["document"]["title"], rendered.pages,
                      len(rendered.data), tuple(rendered.warnings))

@@ -108,9 +108,14 @@ class Personal:
 MAX_NAME = 100
 
 
-def personal(patient: str | None, prescriber: str | None, when: str | None) -> Personal:
-    """Check the personal fields a user typed and return them as data."""
-    for label, value in (("--patient", patient), ("--prescriber", prescriber)):
+def personal(patient: str | None, prescriber: str | None, when: str | None,
+             labels: tuple[str, str, str] = ("--patient", "--prescriber", "--date")) -> Personal:
+    """Check the personal fields a user typed and return them as data.
+
+    `labels` name the fields in messages (CLI options, CSV columns or form fields); messages
+    never repeat the value, so a patient's name never reaches a log.
+    """
+    for label, value in zip(labels, (patient, prescriber), strict=False):
         if value is not None and len(value) > MAX_NAME:
             raise OptionError(f"{label} is longer than {MAX_NAME} characters")
         if value is not None and any(ord(ch) < 32 for ch in value):
@@ -120,7 +125,7 @@ def personal(patient: str | None, prescriber: str | None, when: str | None) -> P
         try:
             parsed = date.fromisoformat(when)
         except ValueError:
-            raise OptionError(f"--date {when!r} is not a date written YYYY-MM-DD") from None
+            raise OptionError(f"{labels[2]} must be a date written YYYY-MM-DD") from None
     return Personal(patient=(patient or "").strip() or None,
                     prescriber=(prescriber or "").strip() or None, date=parsed)
 

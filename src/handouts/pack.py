@@ -28,8 +28,8 @@ from pydantic import Field
 
 from . import __version__
 from .build import Builder, default_name
-from .errors import HandoutError
-from .options import Clinic, Options, Personal, load_clinic
+from .errors import ClinicError, HandoutError, OptionError
+from .options import Clinic, Options, Personal, load_clinic, personal
 from .options import paper as paper_named
 from .options import profile as profile_named
 from .schema import NonEmptyStr, Strict, read_yaml, validate
@@ -39,6 +39,7 @@ MANIFEST = "manifest.json"
 
 class PackItem(Strict):
     kinds: Annotated[list[NonEmptyStr], Field(min_length=1)]
+    clinic: NonEmptyStr | None = None  # this item's own clinic file; its PDFs go in a subfolder
     drugs: list[NonEmptyStr] | Literal["all"] | None = None
     papers: list[Literal["letter", "a4"]] | None = None
     profiles: list[Literal["standard", "large-print"]] | None = None
@@ -69,6 +70,7 @@ class Job:
     drug: str | None
     paper: str
     profile: str
+    clinic: Clinic | None = None
     patient: str | None = None
     prescriber: str | None = None
     when: date | None = None
@@ -91,9 +93,17 @@ def slugify(text: str, limit: int = 60) -> str:
 
 
 def _item_jobs(item: PackItem, number: int, defaults: PackDefaults, builder: Builder,
-               shown: str) -> list[Job]:
+               path: Path, clinic: Clinic | None) -> list[Job]:
     """Jobs for one item; kinds and drugs are checked here, so a typo fails the whole pack
-    up front (naming the field) instead of failing one job per paper and profile."""
+    up front (naming the field) instead of failing one job per paper and profile.
+
+    An item with its own clinic file (one site of a network, say) writes into a subfolder
+    named after that file, so two sites' copies of a handout never share a name.
+    """
+    folder = ""
+    if item.clinic:
+        clinic = load_clinic(path.parent / item.clinic)
+        folder = slugify(Path(item.clinic).stem) + "/"
     every = list(builder.library.drugs)
     drugs: list[str | None] = every if item.drugs == "all" else [*(item.drugs or [None])]
     jobs = []
@@ -101,20 +111,23 @@ def _item_jobs(item: PackItem, number: int, defaults: PackDefaults, builder: Bui
         try:
             parts = builder.plan(item.kinds, drug)
         except HandoutError as exc:
-            located = HandoutError(f"{shown}:items.{number}: {exc}")
+            located = HandoutError(f"{path}:items.{number}: {exc}")
             located.exit_code = exc.exit_code  # an unknown drug stays a usage error (2)
             raise located from None
         drug_id = next((p.drug.id for p in parts if p.drug), None)
         for paper in item.papers or defaults.papers:
             for profile in item.profiles or defaults.profiles:
                 options = Options(paper=paper_named(paper), profile=profile_named(profile))
-                name = default_name(parts, options)
-                jobs.append(Job(name, tuple(item.kinds), drug_id, paper, profile, label=name))
+                name = folder + default_name(parts, options)
+                jobs.append(Job(name, tuple(item.kinds), drug_id, paper, profile, clinic,
+                                label=name))
     return jobs
 
 
-def _patient_jobs(csv_path: Path, pack: PackFile,
+def _patient_jobs(csv_path: Path, pack: PackFile, clinic: Clinic | None,
                   problems: list[tuple[str, str]]) -> list[Job]:
+    """One packet job per CSV row. A row with a bad date or a name too long to lay out
+    fails alone (listed by row number, never by name); the other rows still build."""
     try:
         handle = csv_path.open(newline="", encoding="utf-8")
     except OSError as exc:
@@ -132,19 +145,16 @@ def _patient_jobs(csv_path: Path, pack: PackFile,
             while name in used:
                 name, n = f"packet-{slug}-{n}.pdf", n + 1
             used.add(name)
-            when = None
-            if row.get("date"):
-                try:
-                    when = date.fromisoformat(row["date"])
-                except ValueError:
-                    problems.append((f"row {number}",
-                                     f"{csv_path.name}:row {number}: date must be YYYY-MM-DD"))
-                    continue
+            try:
+                fields = personal(row.get("name") or None, row.get("prescriber") or None,
+                                  row.get("date") or None, labels=("name", "prescriber", "date"))
+            except OptionError as exc:
+                problems.append((f"row {number}", f"{csv_path.name}:row {number}: {exc}"))
+                continue
             jobs.append(Job(name, ("faq", "drug-sheet", "questions"), row.get("drug") or None,
                             (row.get("paper") or pack.defaults.papers[0]).lower(), "standard",
-                            patient=row.get("name") or None,
-                            prescriber=row.get("prescriber") or None, when=when or pack.date,
-                            label=f"row {number}"))
+                            clinic, patient=fields.patient, prescriber=fields.prescriber,
+                            when=fields.date or pack.date, label=f"row {number}"))
         return jobs
 
 
@@ -162,13 +172,13 @@ def load_pack(path: Path, builder: Builder) -> Pack:
         raise HandoutError("; ".join(problems))
     if not model.items and not model.patients:
         raise HandoutError(f"{path}:items: a pack needs items, a patients file, or both")
+    clinic = load_clinic(path.parent / model.clinic) if model.clinic else None
     jobs: list[Job] = []
     for number, item in enumerate(model.items):
-        jobs.extend(_item_jobs(item, number, model.defaults, builder, str(path)))
+        jobs.extend(_item_jobs(item, number, model.defaults, builder, path, clinic))
     row_problems: list[tuple[str, str]] = []
     if model.patients:
-        jobs.extend(_patient_jobs(path.parent / model.patients, model, row_problems))
-    clinic = load_clinic(path.parent / model.clinic) if model.clinic else None
+        jobs.extend(_patient_jobs(path.parent / model.patients, model, clinic, row_problems))
     return Pack(path, jobs, clinic, row_problems)
 
 
@@ -182,7 +192,6 @@ def shard(jobs: list[Job], index: int, count: int) -> list[Job]:
 # ---- running jobs in worker processes ---------------------------------------------
 
 _BUILDER: Builder | None = None
-_CLINIC: Clinic | None = None
 _TEMPLATES_SHA256 = ""
 
 
@@ -197,17 +206,15 @@ def _templates_sha256(builder: Builder) -> str:
     return digest.hexdigest()
 
 
-def _start_worker(content_dir: Path | None, templates_dir: Path | None,
-                  clinic: Clinic | None) -> None:
+def _start_worker(content_dir: Path | None, templates_dir: Path | None) -> None:
     """Each worker loads content, templates and fonts once and reuses them for every job."""
-    global _BUILDER, _CLINIC, _TEMPLATES_SHA256
+    global _BUILDER, _TEMPLATES_SHA256
 
     # The parent decides when to stop; a worker always finishes (or cleanly abandons) the
     # job in hand, so an interrupt never leaves a half-written file.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _BUILDER = Builder(content_dir, templates_dir)
-    _CLINIC = clinic
     _TEMPLATES_SHA256 = _templates_sha256(_BUILDER)
 
 
@@ -221,8 +228,9 @@ def _inputs(job: Job) -> dict:
         "content": {f.origin.shown: {"version": f.version, "sha256": f.origin.sha256}
                     for f in content_files(parts, _BUILDER.library)},
         "templates_sha256": _TEMPLATES_SHA256,
-        "clinic": None if _CLINIC is None else asdict(_CLINIC) | {
-            "logo": str(_CLINIC.logo) if _CLINIC.logo else None},
+        "clinic": None if job.clinic is None else asdict(job.clinic) | {
+            "logo": str(job.clinic.logo) if job.clinic.logo else None,
+            "logo_sha256": _logo_sha256(job.clinic)},
         "options": {"kinds": list(job.kinds), "drug": job.drug, "paper": job.paper,
                     "profile": job.profile, "personalised": job.patient is not None},
         "handouts_version": __version__,
@@ -248,7 +256,7 @@ def _run_job(job: Job, out_dir: Path, previous: dict | None, force: bool) -> dic
                 and _sha256(target) == previous.get("sha256")):
             return previous | {"status": "unchanged"}
         options = Options(paper=paper_named(job.paper), profile=profile_named(job.profile),
-                          clinic=_CLINIC,
+                          clinic=job.clinic,
                           personal=Personal(job.patient, job.prescriber, job.when))
         built = _BUILDER.build(list(job.kinds), job.drug, options, target)
         return entry | {"status": "built", "title": built.title, "sha256": _sha256(target),
@@ -259,6 +267,16 @@ def _run_job(job: Job, out_dir: Path, previous: dict | None, force: bool) -> dic
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _logo_sha256(clinic: Clinic) -> str | None:
+    """The logo is an input too: a new logo image rebuilds the jobs that show it."""
+    if clinic.logo is None:
+        return None
+    try:
+        return _sha256(clinic.logo)
+    except OSError as exc:
+        raise ClinicError(f"cannot read clinic logo {clinic.logo}: {exc.strerror}") from None
 
 
 @dataclass
@@ -304,7 +322,7 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
     old_handler = _stop_on_sigterm()
     pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
                                initializer=_start_worker,
-                               initargs=(content_dir, templates_dir, pack.clinic))
+                               initargs=(content_dir, templates_dir))
     try:
         futures = [pool.submit(_run_job, job, out_dir, previous.get(job.name), force)
                    for job in pack.jobs]
