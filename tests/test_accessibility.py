@@ -13,6 +13,7 @@ import pdfplumber
 import pikepdf
 import pytest
 
+from handouts.kinds import KINDS
 from handouts.options import PROFILES, Options, load_clinic
 from handouts.paths import default_templates_dir
 
@@ -30,7 +31,7 @@ def profile_pdfs(builder, tmp_path_factory, clinic_file_module):
     clinic = load_clinic(clinic_file_module)
     pdfs = {}
     for name, profile in PROFILES.items():
-        built = builder.build(["faq", "drug-sheet", "questions"], "lorlatinib",
+        built = builder.build(list(KINDS), "lorlatinib",
                               Options(profile=profile, clinic=clinic), out / f"{name}.pdf")
         assert built.warnings == ()
         pdfs[name] = built.path
@@ -84,7 +85,7 @@ def test_tagged_pdf_ua_with_title_and_language(profile_pdfs, profile):
 def test_headings_go_h1_h2_h3_without_skipping(profile_pdfs, profile):
     with pikepdf.open(profile_pdfs[profile]) as pdf:
         levels = [int(str(e.S)[2]) for e in structure(pdf) if re.fullmatch(r"/H[1-6]", str(e.S))]
-    assert levels[0] == 1 and levels.count(1) == 3  # one title per part
+    assert levels[0] == 1 and levels.count(1) == len(KINDS)  # one title per part
     assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), levels
 
 
@@ -104,7 +105,7 @@ def test_lists_are_lists_and_tables_have_header_cells(profile_pdfs):
 def test_the_logo_has_alt_text(profile_pdfs):
     with pikepdf.open(profile_pdfs["standard"]) as pdf:
         figures = [e for e in structure(pdf) if e.S == "/Figure"]
-    assert [str(f.Alt) for f in figures] == ["Riverside Lung Clinic logo"] * 3  # one per part
+    assert [str(f.Alt) for f in figures] == ["Riverside Lung Clinic logo"] * len(KINDS)  # per part
 
 
 def _outloud(paths) -> dict:

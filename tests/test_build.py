@@ -18,7 +18,9 @@ USUAL_DOSE = {  # the label example each sheet must show, and its food rule
 
 
 def test_build_all_makes_every_handout(built_all):
-    assert set(built_all) == {"faq", "questions", *(f"drug-sheet-{d}" for d in USUAL_DOSE)}
+    assert set(built_all) == {"faq", "questions", *(f"{kind}-{drug}" for drug in USUAL_DOSE
+                                                    for kind in ("drug-sheet", "calendar",
+                                                                 "diary"))}
 
 
 @pytest.mark.parametrize("drug", sorted(USUAL_DOSE))

@@ -64,7 +64,7 @@ def test_build_default_name_under_out_dir(tmp_path):
 def test_build_all_writes_every_handout(tmp_path):
     result = run("build", "--all", "--out-dir", str(tmp_path))
     assert result.exit_code == 0, result.output
-    assert len(list(tmp_path.glob("*.pdf"))) == 8
+    assert len(list(tmp_path.glob("*.pdf"))) == 2 + 3 * 6  # FAQ, questions; 3 kinds per drug
 
 
 def test_the_issue_example_with_clinic_and_personal_fields(tmp_path, clinic_file):

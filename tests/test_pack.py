@@ -31,9 +31,10 @@ def pack_cli(*args):
 
 def test_the_default_pack_is_every_handout_in_letter_and_a4(builder):
     jobs = load_pack(PACKS / "clinic.yaml", builder).jobs
-    assert len(jobs) == 16
+    assert len(jobs) == 2 * (2 + 3 * 6)  # letter and A4: FAQ, questions, 3 kinds per drug
     names = {job.name for job in jobs}
-    assert {"faq.pdf", "faq-a4.pdf", "drug-sheet-lorlatinib-a4.pdf"} <= names
+    assert {"faq.pdf", "faq-a4.pdf", "drug-sheet-lorlatinib-a4.pdf", "calendar-alectinib.pdf",
+            "diary-crizotinib-a4.pdf"} <= names
 
 
 def test_build_rerun_skip_edit_one_drug_and_force(tmp_path, content_copy):
@@ -247,3 +248,34 @@ def test_a_name_too_long_to_lay_out_fails_its_row_alone(tmp_path):
         name_chars = [c for c in page.chars if c["text"] == "W"]
         assert len(name_chars) == 100  # every letter printed, on page 1
         assert all(page.bbox[0] < c["x0"] and c["x1"] < page.width - 36 for c in name_chars)
+
+
+def test_packs_build_dated_calendars_and_per_patient_packets(tmp_path):
+    (tmp_path / "patients.csv").write_text(
+        "name,drug,start\nAna Diaz,alectinib,2026-12-02\nBo Hidden,brigatinib,soon\n"
+        "Cy Park,lorlatinib,\n")
+    pack = write_pack(tmp_path, "items:\n  - kinds: [calendar]\n    drugs: [Alunbrig]\n"
+                                "    start: 2026-12-01\n    weeks: 2\n"
+                                "packet: [calendar, diary]\npatients: patients.csv\n")
+    out = tmp_path / "out"
+    result = pack_cli(str(pack), "--out", str(out), "--workers", "2")
+    assert result.exit_code == 1
+    assert "failed row 3: patients.csv:row 3: start 'soon' is not a date" in result.output
+    assert "Bo Hidden" not in result.output
+    calendar = pdf_text(out / "calendar-brigatinib-from-2026-12-01-2-weeks.pdf")
+    assert "December 1, 2026 to December 14, 2026" in calendar
+    ana = pdf_text(out / "packet-ana-diaz.pdf")
+    assert "Medicine calendar: Alectinib (Alecensa)" in ana and "December 2, 2026" in ana
+    assert "Side-effect diary: Alectinib (Alecensa)" in ana and "Muscle pain" in ana
+    assert "Medicine sheet" not in ana  # only the kinds the pack asked for
+    assert "Date:" in pdf_text(out / "packet-cy-park.pdf")  # no start: write-in dates
+
+
+def test_a_bad_packet_kind_or_weeks_names_the_field(tmp_path, builder):
+    (tmp_path / "patients.csv").write_text("name,drug\nAna,alectinib\n")
+    with pytest.raises(HandoutError, match="pack.yaml:packet: unknown handout kind 'leaflet'"):
+        load_pack(write_pack(tmp_path, "packet: [faq, leaflet]\npatients: patients.csv\n"),
+                  builder)
+    with pytest.raises(HandoutError, match="pack.yaml:items.0.weeks"):
+        load_pack(write_pack(tmp_path, "items:\n  - kinds: [diary]\n    drugs: all\n"
+                                       "    weeks: 13\n"), builder)

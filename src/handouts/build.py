@@ -43,8 +43,13 @@ class Failed:
 
 
 def default_name(parts: list[Part], options: Options) -> str:
-    """A clear, non-personal file name: 'drug-sheet-brigatinib.pdf', 'faq_questions-a4.pdf'."""
+    """A clear, non-personal file name: 'drug-sheet-brigatinib.pdf', 'faq_questions-a4.pdf',
+    'calendar-brigatinib-from-2026-12-01.pdf'."""
     name = "_".join(part.slug for part in parts)
+    if any(part.kind.dated for part in parts):
+        schedule = options.schedule
+        name += f"-from-{schedule.start.isoformat()}" if schedule.start else ""
+        name += f"-{schedule.weeks}-weeks" if schedule.weeks else ""
     if options.paper.name != "letter":
         name += f"-{options.paper.name}"
     if options.profile.name != "standard":

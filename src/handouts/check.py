@@ -85,6 +85,9 @@ def _drug_sections(drug: Drug) -> list[tuple[str, str, list[str]]]:
         ("Call your care team", "call_right_away", list(drug.call_right_away)),
         ("Medicines and foods", "check_with_team", list(drug.check_with_team)),
         ("Pregnancy", "pregnancy", list(drug.pregnancy)),
+        *([("Side-effect diary", "diary", [*drug.diary.rows, *drug.diary.call_now,
+                                           *drug.diary.call_today, *drug.diary.next_visit])]
+          if drug.diary else []),
     ]
 
 
@@ -103,7 +106,7 @@ def handout_sections(library: Library) -> dict[str, tuple[ContentFile, list[tupl
                          for n, g in enumerate(questions.groups)]),
         "shared": (common, [("Shared text", "urgent_signs",
                              [common.disclaimer, common.emergency, common.call_team_intro,
-                              *common.urgent_signs])]),
+                              *common.urgent_signs, *common.diary_rows])]),
     }
     for drug in library.drugs.values():
         handouts[f"drug-sheet-{drug.id}"] = (drug, _drug_sections(drug))

@@ -109,6 +109,12 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
 @click.option("--patient", metavar="NAME", help="Patient's name, shown on the first page.")
 @click.option("--prescriber", metavar="NAME", help="Prescriber's name, shown on the first page.")
 @click.option("--date", "when", metavar="YYYY-MM-DD", help="Date shown on the first page.")
+@click.option("--start", metavar="YYYY-MM-DD",
+              help="calendar, diary: the first day of treatment (default: write-in dates).")
+@click.option("--weeks", type=int, metavar="1-12",
+              help="calendar, diary: how many weeks to cover (default: 4 and 2).")
+@click.option("--dose", "dose_text", metavar="TEXT",
+              help="calendar: the prescribed dose, shown instead of the label's example.")
 @click.option("--paper", type=click.Choice(PAPER_CHOICES, case_sensitive=False),
               default="letter", show_default=True, help="Paper size.")
 @click.option("--profile", type=click.Choice(PROFILE_CHOICES, case_sensitive=False),
@@ -119,24 +125,28 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
               default=Path("output"), show_default=True, help="Folder for default names.")
 @_dirs
 def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Path | None,
-          patient: str | None, prescriber: str | None, when: str | None, paper: str,
+          patient: str | None, prescriber: str | None, when: str | None,
+          start: str | None, weeks: int | None, dose_text: str | None, paper: str,
           profile: str, output: Path | None, out_dir: Path, content_dir: Path | None,
           templates_dir: Path | None) -> None:
     """Build handouts as PDF files.
 
     Several KINDS in one call make ONE PDF, each part starting on a new page, with a
-    contents list on the first page. KINDS: faq, drug-sheet (needs --drug), questions.
+    contents list on the first page. KINDS: faq, drug-sheet, questions, calendar and
+    diary (the last three need --drug).
 
     \b
     Examples:
       handouts build faq                              -> output/faq.pdf
       handouts build drug-sheet --drug Alunbrig       -> output/drug-sheet-brigatinib.pdf
       handouts build faq questions --paper a4 -o visit.pdf
+      handouts build calendar --drug brigatinib --start 2026-12-01 --weeks 4
+      handouts build diary --drug lorlatinib --clinic clinic.yaml
       handouts build --all --clinic clinic.yaml       -> every handout into output/
     """
     from .build import Builder, Failed
     from .errors import OptionError
-    from .options import Options, load_clinic, personal
+    from .options import Options, load_clinic, personal, schedule
     from .options import paper as paper_named
     from .options import profile as profile_named
 
@@ -146,7 +156,8 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
         raise OptionError("name at least one handout kind (see `handouts list`), or use --all")
     options = Options(paper=paper_named(paper), profile=profile_named(profile),
                       clinic=load_clinic(clinic) if clinic else None,
-                      personal=personal(patient, prescriber, when))
+                      personal=personal(patient, prescriber, when),
+                      schedule=schedule(start, weeks, dose_text))
     builder = Builder(content_dir, templates_dir)
     results = (builder.build_all(options, out_dir) if build_all
                else [builder.build(list(kinds), drug, options, output, out_dir)])

@@ -144,6 +144,7 @@ class Common(ContentFile):
     emergency: NonEmptyStr
     call_team_intro: NonEmptyStr
     urgent_signs: Texts
+    diary_rows: Texts  # rows every side-effect diary has, after the drug's own
 
 
 class DoseStep(Strict):
@@ -153,14 +154,18 @@ class DoseStep(Strict):
 
 
 class Dose(Strict):
+    """The label's usual dose. `schedule` (optional) lets the calendar fill in each day."""
+
     example: NonEmptyStr
     times_per_day: Literal[1, 2]
-    schedule: Annotated[list[DoseStep], Field(min_length=1)]
+    schedule: Annotated[list[DoseStep], Field(min_length=1)] | None = None
 
     @field_validator("schedule")
     @classmethod
-    def _check_schedule(cls, schedule: list[DoseStep]) -> list[DoseStep]:
+    def _check_schedule(cls, schedule: list[DoseStep] | None) -> list[DoseStep] | None:
         """Steps must run from day 1 without gaps; only the last may be open-ended."""
+        if schedule is None:
+            return None
         expected = 1
         for number, step in enumerate(schedule):
             if step.start_day != expected:
@@ -180,6 +185,7 @@ class Dose(Strict):
 
     def amount_on(self, day: int) -> str:
         """The example dose amount on treatment day `day` (1-based)."""
+        assert self.schedule is not None, "callers check for schedule data first"
         for step in self.schedule:
             if step.end_day is None or day <= step.end_day:
                 return step.amount
@@ -198,6 +204,8 @@ class SideEffects(Strict):
 
 
 class Diary(Strict):
+    """The side-effect diary: the drug's own rows, and its symptoms banded by urgency."""
+
     rows: Texts
     call_now: Texts
     call_today: Texts
@@ -222,7 +230,7 @@ class Drug(ContentFile):
     call_right_away: Texts
     check_with_team: Texts
     pregnancy: Texts
-    diary: Diary
+    diary: Diary | None = None
 
 
 # ---- the library: every content file, loaded and checked together -------------------

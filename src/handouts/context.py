@@ -13,6 +13,7 @@ from typing import Any
 from . import __version__
 from .content import ContentFile, Drug, Library
 from .errors import OptionError
+from .grids import calendar_grid, diary_grid, require_diary, require_schedule
 from .kinds import Kind, kind
 from .options import Options
 
@@ -34,6 +35,7 @@ PART_KEYS = {
     "content": "the part's content file (Faq, Drug or Questions)",
     "drug": "the Drug for a drug sheet, else None",
     "checked": "the content's last_checked date, for the footer",
+    "grid": "the calendar's or diary's grid (see grids.py), else None",
     "version": "the content's version, for the footer",
     "sources": "the sources of every content file the part shows",
 }
@@ -60,6 +62,10 @@ def plan_parts(library: Library, kind_names: list[str], drug_name: str | None) -
     needing = [k.name for k in kinds if k.needs_drug]
     if needing and drug is None:
         raise OptionError(f"{needing[0]} needs --drug; choose from: {', '.join(library.drugs)}")
+    if drug is not None and "calendar" in needing:
+        require_schedule(drug)
+    if drug is not None and "diary" in needing:
+        require_diary(drug)
     return [Part(k, drug if k.needs_drug else None) for k in kinds]
 
 
@@ -80,9 +86,21 @@ def content_files(parts: list[Part], library: Library) -> list[ContentFile]:
     return list(seen.values())
 
 
-def _part_context(number: int, part: Part, library: Library) -> dict[str, Any]:
+def _grid(part: Part, library: Library, options: Options):
+    if part.drug is None or not part.kind.dated:
+        return None
+    weeks = options.schedule.weeks or part.kind.default_weeks
+    if part.kind.name == "calendar":
+        return calendar_grid(part.drug, options.schedule, weeks)
+    return diary_grid(part.drug, library.common, options.schedule, weeks)
+
+
+def _part_context(number: int, part: Part, library: Library, options: Options
+                  ) -> dict[str, Any]:
     files = _files_for(part, library)
     main = files[0]
+    # A calendar or diary is about a drug but is not its sheet: say which it is.
+    title = f"{part.kind.label}: {main.title}" if part.kind.dated else main.title
     # A drug sheet shows the drug's own urgent list, not common.yaml's, so it cites only
     # the drug file; the shared text it does show (disclaimer, emergency line) has no facts.
     cited = [part.drug] if part.drug is not None else files
@@ -90,12 +108,13 @@ def _part_context(number: int, part: Part, library: Library) -> dict[str, Any]:
     return {
         "kind": part.kind,
         "anchor": f"part-{number}-{part.slug}",
-        "title": main.title,
+        "title": title,
         "content": main,
         "drug": part.drug,
         "checked": max(f.last_checked for f in files),
         "version": main.version,
         "sources": sources,
+        "grid": _grid(part, library, options),
     }
 
 
@@ -108,7 +127,7 @@ def document_title(part_contexts: list[dict[str, Any]]) -> str:
 def build_context(parts: list[Part], library: Library, options: Options) -> dict[str, Any]:
     """The context for templates/base.html.j2; keys are documented in CONTEXT_KEYS."""
     clinic = options.clinic
-    part_contexts = [_part_context(n, p, library) for n, p in enumerate(parts, 1)]
+    part_contexts = [_part_context(n, p, library, options) for n, p in enumerate(parts, 1)]
     drug_names = [f"{p.drug.generic} ({p.drug.brand})" for p in parts if p.drug]
     context = {
         "document": {

@@ -14,6 +14,8 @@ class Kind:
     label: str
     description: str
     needs_drug: bool = False
+    dated: bool = False  # takes a start date and a number of weeks (Schedule)
+    default_weeks: int = 0
 
 
 KINDS: dict[str, Kind] = {
@@ -27,6 +29,14 @@ KINDS: dict[str, Kind] = {
              needs_drug=True),
         Kind("questions", "questions.html.j2", "Questions to ask your doctor",
              "Questions to bring to visits, grouped by topic, with space for answers."),
+        Kind("calendar", "calendar.html.j2", "Medicine calendar",
+             "A calendar for one ALK inhibitor, filled in from your start date. Tick a box "
+             "each time you take a dose.",
+             needs_drug=True, dated=True, default_weeks=4),
+        Kind("diary", "diary.html.j2", "Side-effect diary",
+             "A daily diary to note how you feel on one ALK inhibitor, with a guide to when "
+             "to call your care team.",
+             needs_drug=True, dated=True, default_weeks=2),
     )
 }
 

@@ -130,6 +130,43 @@ def personal(patient: str | None, prescriber: str | None, when: str | None,
                     prescriber=(prescriber or "").strip() or None, date=parsed)
 
 
+WEEKS = range(1, 13)  # a calendar or diary covers 1 to 12 weeks
+MAX_DOSE_TEXT = 100
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Choices for the dated kinds (calendar, diary): start date, length, prescribed dose.
+
+    start None draws an undated grid with write-in dates; weeks None means the kind's own
+    default; dose is the prescriber's text, which replaces the label's example amounts.
+    """
+
+    start: date | None = None
+    weeks: int | None = None
+    dose: str | None = None
+
+
+def schedule(start: str | None = None, weeks: int | None = None,
+             dose: str | None = None) -> Schedule:
+    """Check the calendar and diary options a user typed and return them as data."""
+    parsed = None
+    if start:
+        try:
+            parsed = date.fromisoformat(start)
+        except ValueError:
+            raise OptionError(f"--start {start!r} is not a date written YYYY-MM-DD") from None
+    if weeks is not None and weeks not in WEEKS:
+        raise OptionError(f"--weeks must be from {WEEKS.start} to {WEEKS.stop - 1}, not {weeks}")
+    if dose is not None:
+        dose = dose.strip()
+        if len(dose) > MAX_DOSE_TEXT:
+            raise OptionError(f"--dose is longer than {MAX_DOSE_TEXT} characters")
+        if any(ord(ch) < 32 for ch in dose):
+            raise OptionError("--dose contains control characters")
+    return Schedule(parsed, weeks, dose or None)
+
+
 @dataclass(frozen=True)
 class Options:
     """Everything that shapes one rendered handout besides the content itself."""
@@ -138,6 +175,7 @@ class Options:
     profile: Profile = PROFILES["standard"]
     clinic: Clinic | None = None
     personal: Personal = field(default_factory=Personal)
+    schedule: Schedule = field(default_factory=Schedule)
 
 
 def paper(name: str) -> Paper:

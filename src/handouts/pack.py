@@ -19,7 +19,7 @@ import signal
 import unicodedata
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -29,7 +29,7 @@ from pydantic import Field
 from . import __version__
 from .build import Builder, default_name
 from .errors import ClinicError, HandoutError, OptionError
-from .options import Clinic, Options, Personal, load_clinic, personal
+from .options import Clinic, Options, Personal, Schedule, load_clinic, personal, schedule
 from .options import paper as paper_named
 from .options import profile as profile_named
 from .schema import NonEmptyStr, Strict, read_yaml, validate
@@ -40,6 +40,8 @@ MANIFEST = "manifest.json"
 class PackItem(Strict):
     kinds: Annotated[list[NonEmptyStr], Field(min_length=1)]
     clinic: NonEmptyStr | None = None  # this item's own clinic file; its PDFs go in a subfolder
+    start: datetime.date | None = None  # calendar and diary: first day (else write-in dates)
+    weeks: Annotated[int, Field(ge=1, le=12)] | None = None
     drugs: list[NonEmptyStr] | Literal["all"] | None = None
     papers: list[Literal["letter", "a4"]] | None = None
     profiles: list[Literal["standard", "large-print"]] | None = None
@@ -56,9 +58,11 @@ class PackFile(Strict):
     defaults: PackDefaults = PackDefaults()
     items: list[PackItem] = []
     patients: NonEmptyStr | None = None
+    packet: Annotated[list[NonEmptyStr], Field(min_length=1)] = ["faq", "drug-sheet",
+                                                                 "questions"]
 
 
-PATIENT_COLUMNS = ["name", "drug", "prescriber", "date", "paper"]
+PATIENT_COLUMNS = ["name", "drug", "prescriber", "date", "paper", "start"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,15 @@ class Job:
     patient: str | None = None
     prescriber: str | None = None
     when: date | None = None
+    start: date | None = None
+    weeks: int | None = None
     label: str = ""  # what logs may show: never patient data
+
+    def options(self) -> Options:
+        return Options(paper=paper_named(self.paper), profile=profile_named(self.profile),
+                       clinic=self.clinic,
+                       personal=Personal(self.patient, self.prescriber, self.when),
+                       schedule=Schedule(self.start, self.weeks))
 
 
 @dataclass
@@ -117,10 +129,10 @@ def _item_jobs(item: PackItem, number: int, defaults: PackDefaults, builder: Bui
         drug_id = next((p.drug.id for p in parts if p.drug), None)
         for paper in item.papers or defaults.papers:
             for profile in item.profiles or defaults.profiles:
-                options = Options(paper=paper_named(paper), profile=profile_named(profile))
-                name = folder + default_name(parts, options)
-                jobs.append(Job(name, tuple(item.kinds), drug_id, paper, profile, clinic,
-                                label=name))
+                job = Job("", tuple(item.kinds), drug_id, paper, profile, clinic,
+                          start=item.start, weeks=item.weeks)
+                name = folder + default_name(parts, job.options())
+                jobs.append(replace(job, name=name, label=name))
     return jobs
 
 
@@ -136,7 +148,7 @@ def _patient_jobs(csv_path: Path, pack: PackFile, clinic: Clinic | None,
         reader = csv.DictReader(handle)
         extra = sorted(set(reader.fieldnames or []) - set(PATIENT_COLUMNS))
         if extra or "name" not in (reader.fieldnames or []):
-            raise HandoutError(f"{csv_path}: columns must be {', '.join(PATIENT_COLUMNS)}; "
+            raise HandoutError(f"{csv_path}: columns may be {', '.join(PATIENT_COLUMNS)}; "
                                f"unknown: {', '.join(extra) or 'none'}; 'name' is required")
         jobs, used = [], set()
         for number, row in enumerate(reader, start=2):  # row 1 is the header
@@ -148,13 +160,15 @@ def _patient_jobs(csv_path: Path, pack: PackFile, clinic: Clinic | None,
             try:
                 fields = personal(row.get("name") or None, row.get("prescriber") or None,
                                   row.get("date") or None, labels=("name", "prescriber", "date"))
+                start = schedule(row.get("start") or None).start
             except OptionError as exc:
-                problems.append((f"row {number}", f"{csv_path.name}:row {number}: {exc}"))
+                message = str(exc).replace("--start", "start")
+                problems.append((f"row {number}", f"{csv_path.name}:row {number}: {message}"))
                 continue
-            jobs.append(Job(name, ("faq", "drug-sheet", "questions"), row.get("drug") or None,
+            jobs.append(Job(name, tuple(pack.packet), row.get("drug") or None,
                             (row.get("paper") or pack.defaults.papers[0]).lower(), "standard",
                             clinic, patient=fields.patient, prescriber=fields.prescriber,
-                            when=fields.date or pack.date, label=f"row {number}"))
+                            when=fields.date or pack.date, start=start, label=f"row {number}"))
         return jobs
 
 
@@ -178,6 +192,10 @@ def load_pack(path: Path, builder: Builder) -> Pack:
         jobs.extend(_item_jobs(item, number, model.defaults, builder, path, clinic))
     row_problems: list[tuple[str, str]] = []
     if model.patients:
+        try:
+            builder.plan(model.packet, next(iter(builder.library.drugs)))
+        except HandoutError as exc:
+            raise HandoutError(f"{path}:packet: {exc}") from None
         jobs.extend(_patient_jobs(path.parent / model.patients, model, clinic, row_problems))
     return Pack(path, jobs, clinic, row_problems)
 
@@ -232,7 +250,8 @@ def _inputs(job: Job) -> dict:
             "logo": str(job.clinic.logo) if job.clinic.logo else None,
             "logo_sha256": _logo_sha256(job.clinic)},
         "options": {"kinds": list(job.kinds), "drug": job.drug, "paper": job.paper,
-                    "profile": job.profile, "personalised": job.patient is not None},
+                    "profile": job.profile, "personalised": job.patient is not None,
+                    "start": job.start.isoformat() if job.start else None, "weeks": job.weeks},
         "handouts_version": __version__,
     }
 
@@ -255,10 +274,7 @@ def _run_job(job: Job, out_dir: Path, previous: dict | None, force: bool) -> dic
                 and previous.get("status") in ("built", "unchanged") and target.is_file()
                 and _sha256(target) == previous.get("sha256")):
             return previous | {"status": "unchanged"}
-        options = Options(paper=paper_named(job.paper), profile=profile_named(job.profile),
-                          clinic=job.clinic,
-                          personal=Personal(job.patient, job.prescriber, job.when))
-        built = _BUILDER.build(list(job.kinds), job.drug, options, target)
+        built = _BUILDER.build(list(job.kinds), job.drug, job.options(), target)
         return entry | {"status": "built", "title": built.title, "sha256": _sha256(target),
                         "pages": built.pages, "bytes": built.size}
     except HandoutError as exc:

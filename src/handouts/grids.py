@@ -1,0 +1,115 @@
+"""The dated grids of the calendar and diary kinds: which dose on which day, in which cell.
+
+Every schedule rule lives here, as data the templates only draw: the dose steps come from
+the drug's content file (dose.schedule), the dates from the user's --start. A grid without a
+start date is the same grid with write-in dates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from .content import Common, Drug
+from .errors import OptionError
+from .options import Schedule
+
+WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+UNDATED_COLUMNS = [f"Day {n} of the week" for n in range(1, 8)]
+DOSE_TIMES = {1: ("Dose taken",), 2: ("Morning", "Evening")}
+
+
+@dataclass(frozen=True)
+class Day:
+    """One treatment day: its number from the start, its date, and its tick boxes."""
+
+    number: int
+    date: date | None
+    amount: str | None  # the label's example amount; None when the prescriber's dose replaces it
+    change: bool  # the amount differs from the day before: draw a marker
+    boxes: tuple[str, ...]  # one labelled tick box per dose
+
+
+@dataclass(frozen=True)
+class Week:
+    number: int
+    days: list[Day | None]  # 7 cells; None is a blank cell before day 1 or after the last day
+
+
+@dataclass(frozen=True)
+class CalendarGrid:
+    columns: list[str]
+    weeks: list[Week]
+    dated: bool
+    first: date | None
+    last: date | None
+    prescribed: str | None  # the prescriber's dose text (--dose), shown instead of amounts
+    changes: list[Day]  # days after day 1 where the amount changes
+
+
+@dataclass(frozen=True)
+class DiaryGrid:
+    rows: list[str]
+    weeks: list[Week]  # each week's 7 days; the diary draws one table per week
+    dated: bool
+
+
+def require_schedule(drug: Drug) -> None:
+    """The calendar needs schedule data; say which file lacks it (a usage error: exit 2)."""
+    if drug.dose.schedule is None:
+        raise OptionError(f"{drug.generic} has no schedule data ({drug.origin.shown}:"
+                          "dose.schedule), so no calendar can be made for it")
+
+
+def require_diary(drug: Drug) -> None:
+    if drug.diary is None:
+        raise OptionError(f"{drug.generic} has no diary data ({drug.origin.shown}:diary), "
+                          "so no side-effect diary can be made for it")
+
+
+def _days(count: int, start: date | None) -> list[date | None]:
+    return [start + timedelta(days=n) if start else None for n in range(count)]
+
+
+def _weeks(days: list[Day], start: date | None) -> list[Week]:
+    """Lay days into rows of 7. A dated grid lines up with the weekdays (Sunday first, as
+    US calendars do), so the first row may begin with blank cells."""
+    lead = (start.weekday() + 1) % 7 if start else 0
+    cells: list[Day | None] = [None] * lead + list(days)
+    cells += [None] * (-len(cells) % 7)
+    return [Week(n + 1, cells[n * 7:n * 7 + 7]) for n in range(len(cells) // 7)]
+
+
+def calendar_grid(drug: Drug, schedule: Schedule, weeks: int) -> CalendarGrid:
+    """Every day of `weeks` weeks from day 1, with the example amount and a box per dose.
+
+    A prescriber's --dose replaces the label's amounts (their prescription wins), so the
+    amounts and change markers are then left out rather than risk contradicting it.
+    """
+    require_schedule(drug)
+    boxes = DOSE_TIMES[drug.dose.times_per_day]
+    days: list[Day] = []
+    previous = None
+    for number, when in enumerate(_days(weeks * 7, schedule.start), start=1):
+        amount = None if schedule.dose else drug.dose.amount_on(number)
+        days.append(Day(number, when, amount, previous is not None and amount != previous,
+                        boxes))
+        previous = amount
+    columns = WEEKDAYS if schedule.start else UNDATED_COLUMNS
+    return CalendarGrid(columns, _weeks(days, schedule.start), schedule.start is not None,
+                        days[0].date, days[-1].date, schedule.dose,
+                        [day for day in days if day.change])
+
+
+def diary_grid(drug: Drug, common: Common, schedule: Schedule, weeks: int) -> DiaryGrid:
+    """The drug's own symptom rows, then the general rows every diary has (without repeats)."""
+    require_diary(drug)
+    assert drug.diary is not None
+    rows = list(drug.diary.rows)
+    seen = {row.lower() for row in rows}
+    rows += [row for row in common.diary_rows if row.lower() not in seen]
+    days = [Day(n, when, None, False, ()) for n, when
+            in enumerate(_days(weeks * 7, schedule.start), start=1)]
+    # One table per week of 7 days from day 1: a diary is filled in day by day, so its
+    # columns follow the treatment days rather than the weekdays.
+    return DiaryGrid(rows, _weeks(days, None), schedule.start is not None)

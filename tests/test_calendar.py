@@ -1,0 +1,250 @@
+"""Medicine calendar and side-effect diary: open the PDFs and read the grids back.
+
+pdfplumber finds the ruled grid tables; each calendar cell reads "Dec 1 / Day 1 / 90 mg /
+Dose taken", so dates, amounts and tick boxes can be checked cell by cell.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pdfplumber
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from conftest import pdf_text
+from handouts.cli import cli
+from handouts.options import Options, load_clinic, schedule
+
+MM = 72 / 25.4
+BOX = 4.5 * MM  # the tick box's side, as drawn by handout.css
+
+
+def build(builder, tmp_path, kinds, drug, name="out.pdf", **options):
+    sched = schedule(options.pop("start", None), options.pop("weeks", None),
+                     options.pop("dose", None))
+    return builder.build(kinds, drug, Options(schedule=sched, **options), tmp_path / name)
+
+
+def calendar_cells(path) -> list[tuple[int, str]]:
+    """(column 0-6, cell text) for every filled day cell of every calendar grid."""
+    cells = []
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages:
+            for table in page.extract_tables():
+                for row in table:
+                    if len(row) == 8 and (row[0] or "").strip().isdigit():
+                        cells += [(n, text) for n, text in enumerate(row[1:]) if text]
+    return cells
+
+
+def day_number(text: str) -> int:
+    return int(re.search(r"Day (\d+)", text).group(1))
+
+
+def tick_boxes(path) -> int:
+    with pdfplumber.open(path) as pdf:
+        return sum(1 for page in pdf.pages for r in page.rects
+                   if abs(r["width"] - BOX) < 1.5 and abs(r["height"] - BOX) < 1.5)
+
+
+def test_dated_calendar_puts_each_date_under_its_weekday(builder, tmp_path):
+    built = build(builder, tmp_path, ["calendar"], "ensartinib", start="2026-12-01", weeks=3)
+    cells = calendar_cells(built.path)
+    assert [day_number(text) for _, text in cells] == list(range(1, 22))
+    for column, text in cells:
+        when = date(2026, 12, 1) + timedelta(days=day_number(text) - 1)
+        assert text.startswith(f"{when:%b} {when.day}\n"), text
+        assert column == (when.weekday() + 1) % 7, (text, column)  # Sunday first
+    text = pdf_text(built.path)
+    assert "December 1, 2026 to December 21, 2026" in text
+    assert "Sunday Monday Tuesday Wednesday Thursday Friday Saturday" in text
+
+
+def test_brigatinib_shows_90_mg_for_days_1_to_7_then_180_mg_with_a_marker(builder, tmp_path):
+    built = build(builder, tmp_path, ["calendar"], "brigatinib", start="2026-12-01")
+    cells = {day_number(text): text for _, text in calendar_cells(built.path)}
+    assert sorted(cells) == list(range(1, 29))  # 4 weeks by default
+    for day, text in cells.items():
+        assert ("90 mg" if day <= 7 else "180 mg") in text.splitlines(), (day, text)
+        assert ("New dose" in text) == (day == 8), (day, text)
+    text = pdf_text(built.path)
+    assert "On day 8 (December 8, 2026), the usual dose changes to 180 mg." in text
+    assert "Take the dose your doctor prescribed." in text  # the amounts are an example
+
+
+@pytest.mark.parametrize("drug, per_day, labels", [
+    ("alectinib", 2, ["Morning", "Evening"]), ("crizotinib", 2, ["Morning", "Evening"]),
+    ("lorlatinib", 1, ["Dose taken"]),
+])
+def test_one_tick_box_per_dose(builder, tmp_path, drug, per_day, labels):
+    built = build(builder, tmp_path, ["calendar"], drug, weeks=2)
+    cells = calendar_cells(built.path)
+    assert len(cells) == 14
+    assert all(text.splitlines()[-per_day:] == labels for _, text in cells)
+    assert tick_boxes(built.path) == 14 * per_day
+
+
+@pytest.mark.parametrize("drug, rule", [
+    ("alectinib", "Take each dose with food."), ("ceritinib", "Take each dose with food."),
+    ("lorlatinib", "You can take lorlatinib with food or without food."),
+])
+def test_food_rule_and_missed_dose_rule_come_from_the_drug_file(builder, tmp_path, drug, rule):
+    text = pdf_text(build(builder, tmp_path, ["calendar"], drug).path)
+    missed = yaml.safe_load(builder.library.drugs[drug].origin.path.read_text())["missed_dose"]
+    assert f"Food: {rule}" in text
+    assert "If you miss a dose or throw up" in text
+    assert " ".join(missed.split()) in text
+    # the missed-dose box comes after the grid
+    assert text.index("If you miss a dose or throw up") > text.rindex("Day 28")
+
+
+def test_without_start_the_grid_has_write_in_dates(builder, tmp_path):
+    built = build(builder, tmp_path, ["calendar"], "lorlatinib", weeks=1)
+    cells = calendar_cells(built.path)
+    assert [text.splitlines()[:2] for _, text in cells] == [["Date:", f"Day {n}"]
+                                                           for n in range(1, 8)]
+    text = pdf_text(built.path)
+    assert "Day 1 of the week" in text and "Sunday" not in text
+    assert built.path.name == "out.pdf"
+
+
+def test_the_prescribers_dose_replaces_the_label_amounts(builder, tmp_path):
+    built = build(builder, tmp_path, ["calendar"], "brigatinib", start="2026-12-01",
+                  dose="60 mg once a day <b>")
+    text = pdf_text(built.path)
+    assert "Your dose, as prescribed by your doctor: 60 mg once a day <b>" in text
+    assert all("mg" not in cell and "New dose" not in cell
+               for _, cell in calendar_cells(built.path))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--weeks", "0"], "--weeks must be from 1 to 12, not 0"),
+    (["--weeks", "13"], "--weeks must be from 1 to 12, not 13"),
+    (["--start", "2026-02-30"], "--start '2026-02-30' is not a date written YYYY-MM-DD"),
+    (["--start", "next monday"], "is not a date written YYYY-MM-DD"),
+])
+def test_bad_calendar_options_exit_2_with_one_line(tmp_path, args, message):
+    result = CliRunner().invoke(cli, ["build", "calendar", "--drug", "alectinib", *args,
+                                      "--out-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("kind, field", [("calendar", "schedule"), ("diary", "diary")])
+def test_a_drug_without_schedule_or_diary_data_is_a_clear_error(tmp_path, content_copy,
+                                                               kind, field):
+    path = content_copy / "drugs" / "alectinib.yaml"
+    data = yaml.safe_load(path.read_text())
+    (data["dose"] if field == "schedule" else data).pop(field)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["build", kind, "--drug", "alectinib", "--content-dir",
+                                 str(content_copy), "--out-dir", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    where = "dose.schedule" if field == "schedule" else "diary"
+    assert f"alectinib has no {field} data (content/drugs/alectinib.yaml:{where})" \
+        in result.output
+    # the drug's own sheet still builds
+    result = runner.invoke(cli, ["build", "drug-sheet", "--drug", "alectinib", "--content-dir",
+                                 str(content_copy), "--out-dir", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+
+
+DIARY_ROWS = {
+    "lorlatinib": ["Mood changes", "Memory or thinking", "Swelling", "Numbness or tingling"],
+    "alectinib": ["Muscle pain", "Sun sensitivity"],
+    "crizotinib": ["Vision changes"],
+    "brigatinib": ["Breathing problems"],
+}
+
+
+def diary_rows(path) -> list[str]:
+    """Row headings of the first week's diary table."""
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages:
+            for table in page.extract_tables():
+                heads = [n for n, row in enumerate(table) if "How I feel" in (row[0] or "")]
+                if heads:
+                    return [" ".join((row[0] or "").split()) for row in table[heads[0] + 1:]]
+    raise AssertionError("no diary table found")
+
+
+@pytest.mark.parametrize("drug", sorted(DIARY_ROWS))
+def test_each_diary_lists_its_own_drugs_symptoms_then_the_general_rows(builder, tmp_path, drug):
+    built = build(builder, tmp_path, ["diary"], drug)
+    rows = diary_rows(built.path)
+    own = list(builder.library.drugs[drug].diary.rows)
+    assert rows[:len(own)] == own
+    assert set(DIARY_ROWS[drug]) <= set(rows)
+    assert {"Tiredness", "Appetite", "Bowel habits (loose or hard stools)"} <= set(rows)
+    assert len(rows) == len(set(r.lower() for r in rows))  # "Tiredness" only once
+    text = pdf_text(built.path)
+    assert "Week 1" in text and "Week 2" in text and "Week 3" not in text
+    assert text.count("Notes") >= 2
+
+
+def test_diary_bands_list_the_drugs_symptoms_with_the_clinics_numbers(builder, tmp_path,
+                                                                      clinic_file):
+    clinic = load_clinic(clinic_file)
+    assert clinic.after_hours_phone and clinic.phone
+    built = build(builder, tmp_path, ["diary"], "lorlatinib", clinic=clinic,
+                  start="2026-12-01")
+    text = pdf_text(built.path)
+    now = text[text.index("Call now or go to the emergency room"):
+               text.index("Call your care team today")]
+    today = text[text.index("Call your care team today"):text.index("Tell us at your next visit")]
+    visit = text[text.index("Tell us at your next visit"):text.index("My diary")]
+    diary = builder.library.drugs["lorlatinib"].diary
+    assert all(sign in now for sign in diary.call_now)
+    assert clinic.after_hours_phone in now
+    assert all(sign in today for sign in diary.call_today) and clinic.phone in today
+    assert all(sign in visit for sign in diary.next_visit)
+    assert "Week 1: December 1, 2026 to December 7, 2026" in text
+    assert "Tue Dec 1" in text
+
+
+def test_diary_without_a_clinic_has_write_in_numbers(builder, tmp_path):
+    text = pdf_text(build(builder, tmp_path, ["diary"], "brigatinib").path)
+    now = text[text.index("Call now or go"):text.index("Call your care team today")]
+    assert "Nights and weekends:" in now and "911" in now
+
+
+@pytest.mark.parametrize("paper, size", [("letter", (792, 612)), ("a4", (842, 595))])
+@pytest.mark.parametrize("profile", ["standard", "large-print"])
+def test_calendar_and_diary_print_landscape_on_every_paper_and_profile(builder, tmp_path,
+                                                                       paper, size, profile):
+    from handouts.options import PAPERS, PROFILES
+
+    built = build(builder, tmp_path, ["calendar", "diary"], "alectinib", start="2026-12-01",
+                  paper=PAPERS[paper], profile=PROFILES[profile])
+    assert built.warnings == ()
+    with pdfplumber.open(built.path) as pdf:
+        assert {(round(p.width), round(p.height)) for p in pdf.pages} == {size}
+    cells = calendar_cells(built.path)
+    assert [day_number(t) for _, t in cells] == list(range(1, 29))
+    assert tick_boxes(built.path) == 28 * 2
+
+
+def test_a_combined_build_mixes_portrait_and_landscape_pages(builder, tmp_path):
+    built = build(builder, tmp_path, ["drug-sheet", "calendar"], "brigatinib",
+                  start="2026-12-01")
+    with pdfplumber.open(built.path) as pdf:
+        sizes = [(round(p.width), round(p.height)) for p in pdf.pages]
+    text = pdf_text(built.path)
+    page = int(re.search(r"Medicine calendar: Brigatinib \(Alunbrig\) \(Medicine calendar\) "
+                         r"— page (\d+)", text).group(1))  # from the contents list
+    assert set(sizes[:page - 1]) == {(612, 792)}  # the drug sheet, portrait
+    assert set(sizes[page - 1:]) == {(792, 612)}  # the calendar, from its own page on
+
+
+def test_cli_names_dated_files_by_start_and_weeks(tmp_path):
+    result = CliRunner().invoke(cli, ["build", "calendar", "--drug", "Alunbrig", "--start",
+                                      "2026-12-01", "--weeks", "6", "--out-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "calendar-brigatinib-from-2026-12-01-6-weeks.pdf"
+    assert path.is_file()
+    assert len(calendar_cells(path)) == 42
