@@ -1,4 +1,5 @@
-"""Render the first page of each handout kind to a small PNG for the README.
+"""Render a page of each handout kind to a small PNG for the README (the calendar's grid
+page, the first page of the others).
 
     python docs/make_previews.py        # writes docs/preview-*.png from real output
 
@@ -13,10 +14,11 @@ from pathlib import Path
 import pypdfium2
 
 from handouts.build import Builder
-from handouts.options import Clinic, Options, personal
+from handouts.options import Clinic, Options, personal, schedule
 
 DOCS = Path(__file__).resolve().parent
-SAMPLES = [("faq", None), ("drug-sheet", "brigatinib"), ("questions", None)]
+SAMPLES = [("faq", None, 0), ("drug-sheet", "brigatinib", 0), ("questions", None, 0),
+           ("calendar", "brigatinib", 1), ("diary", "lorlatinib", 0)]
 WIDTH_PX = 520
 
 
@@ -24,11 +26,12 @@ def main() -> None:
     builder = Builder()
     options = Options(clinic=Clinic(name="Riverside Lung Clinic", phone="555-0100",
                                     after_hours_phone="555-0199"),
-                      personal=personal("Ana Diaz", "Dr. Lee", None))
+                      personal=personal("Ana Diaz", "Dr. Lee", None),
+                      schedule=schedule("2026-12-01"))
     with tempfile.TemporaryDirectory() as tmp:
-        for kind, drug in SAMPLES:
+        for kind, drug, page_index in SAMPLES:
             built = builder.build([kind], drug, options, Path(tmp) / f"{kind}.pdf")
-            page = pypdfium2.PdfDocument(built.path)[0]
+            page = pypdfium2.PdfDocument(built.path)[page_index]
             scale = WIDTH_PX / page.get_width()
             target = DOCS / f"preview-{kind}.png"
             page.render(scale=scale).to_pil().save(target, optimize=True)
