@@ -99,6 +99,13 @@ class Builder:
         from .pdf import write_atomic
 
         target = output or out_dir / default_name(parts, options)
+        title, rendered = self.render(parts, options)
+        write_atomic(target, rendered.data)
+        return Built(target, title, rendered.pages, len(rendered.data),
+                     tuple(rendered.warnings))
+
+    def render(self, parts: list[Part], options: Options):
+        """The PDF's title and bytes (a pdf.RenderedPdf), in memory: nothing is written."""
         context = build_context(parts, self.library, options)
         html = self.renderer.render(context)
         logo = options.clinic.logo if options.clinic else None
@@ -108,9 +115,7 @@ class Builder:
             # WeasyPrint only warns and leaves the logo out; a clinic's handout without its
             # logo (or with a broken one) is a failed job, not a quiet surprise at the printer.
             raise RenderError(f"clinic logo {logo} cannot be read as a PNG, SVG or JPEG image")
-        write_atomic(target, rendered.data)
-        return Built(target, context["document"]["title"], rendered.pages,
-                     len(rendered.data), tuple(rendered.warnings))
+        return context["document"]["title"], rendered
 
     def build_all(self, options: Options, out_dir: Path = Path("output")
                   ) -> Iterator[Built | Failed]:
