@@ -273,5 +273,91 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
         sys.exit(1)
 
 
+@cli.command("serve")
+@click.option("--clinic", type=click.Path(dir_okay=False, path_type=Path),
+              help="Clinic details (YAML), shown on the page and on every handout.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. 0.0.0.0 opens the page to your network.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
+              help="Port to listen on.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Render processes; at most 16 more renders wait, then visitors get "
+                   "'busy, try again'.")
+@_dirs
+def serve_command(clinic: Path | None, host: str, port: int, workers: int,
+                  content_dir: Path | None, templates_dir: Path | None) -> None:
+    """Serve the patient download page (waitress; never in debug mode).
+
+    Handouts without a name are made once and cached; with a name (the staff form) they
+    are made on demand and never stored. Stop with Ctrl-C.
+
+    \b
+    Examples:
+      handouts serve --clinic clinic.yaml             -> http://127.0.0.1:8000
+      handouts serve --clinic clinic.yaml --host 0.0.0.0 --port 8080 --workers 4
+    """
+    import logging
+    import signal
+
+    import waitress
+
+    from .options import load_clinic
+    from .web import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    queue = 16
+    app = create_app(load_clinic(clinic) if clinic else None, content_dir, templates_dir,
+                     workers=workers, queue=queue)
+    # SIGTERM (systemd, docker stop) stops the server the way Ctrl-C does: workers shut down.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    click.echo(f"handouts: serving on http://{host}:{port} (Ctrl-C to stop)", err=True)
+    try:
+        # Enough threads for every queued render plus a few for pages and cached PDFs,
+        # so a burst of renders never blocks a cached download.
+        waitress.serve(app, host=host, port=port, threads=workers + queue + 4)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.extensions["handouts"].close()
+
+
+@cli.command("site")
+@click.option("--clinic", type=click.Path(dir_okay=False, path_type=Path),
+              help="Clinic details (YAML), shown on the page and on every handout.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("output/site"), show_default=True, help="Output folder.")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default: CPUs).")
+@click.option("--force", is_flag=True, help="Rebuild every PDF, even unchanged ones.")
+@_dirs
+def site_command(clinic: Path | None, out_dir: Path, workers: int | None, force: bool,
+                 content_dir: Path | None, templates_dir: Path | None) -> None:
+    """Write the download page as static files: index.html, its stylesheet and every PDF.
+
+    Links are relative, so the folder works on any web server or CDN, or opened from disk.
+    PDFs go to OUT/pdf with a manifest; re-runs rebuild only what changed.
+
+    \b
+    Examples:
+      handouts site --clinic clinic.yaml              -> output/site/index.html
+      handouts site --clinic clinic.yaml --out /srv/www/handouts --workers 2
+    """
+    import time
+
+    from .options import load_clinic
+    from .web.site import export_site
+
+    started = time.perf_counter()
+    site = export_site(out_dir, load_clinic(clinic) if clinic else None, workers,
+                       content_dir, templates_dir, force)
+    for entry in site.pack.entries:
+        if entry["status"] == "failed":
+            click.echo(f"handouts: failed {entry['label']}: {entry['error']}", err=True)
+    result = site.pack
+    click.echo(f"wrote {site.index} (built {result.built}, unchanged {result.unchanged}, "
+               f"failed {result.failed} in {time.perf_counter() - started:.1f} s)")
+    if result.failed:
+        sys.exit(1)
+
+
 def main() -> None:
     cli(prog_name="handouts")

@@ -1,0 +1,123 @@
+"""What one download asks for, checked against allow-lists, and how a worker renders it.
+
+A form or query string becomes a RenderJob only through parse_job, which accepts known
+kinds, drugs, paper sizes and profiles and nothing else. render_job runs in a worker and
+returns PDF bytes: nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+from .. import __version__
+from .. import options as options_module
+from ..build import Builder, default_name
+from ..context import content_files
+from ..errors import OptionError
+from ..kinds import kind as kind_named
+from ..options import Clinic, Options, Personal
+from ..options import paper as paper_named
+from ..options import profile as profile_named
+
+if TYPE_CHECKING:  # pdf.py imports WeasyPrint, which only the workers need
+    from ..pdf import RenderedPdf
+
+PERSONAL_FIELDS = {"patient": "Prepared for", "prescriber": "Prescriber"}
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """One handout to render. Names are set only for staff (personalised) downloads."""
+
+    kind: str
+    drug: str | None = None
+    paper: str = "letter"
+    profile: str = "standard"
+    start: str | None = None  # first day, for dated kinds (calendar, diary)
+    patient: str | None = None
+    prescriber: str | None = None
+
+    @property
+    def personalised(self) -> bool:
+        return self.patient is not None or self.prescriber is not None
+
+    @property
+    def label(self) -> str:
+        """What a log may show: the choices, never a name."""
+        shown = [self.kind, self.drug, self.paper, self.profile, self.start]
+        return " ".join(v for v in shown if v) + (" (personalised)" if self.personalised else "")
+
+
+def _check_start(start: str) -> None:
+    try:
+        options_module.schedule(start)
+    except OptionError:
+        raise OptionError("The first day must be a date, like 2026-12-01.") from None
+
+
+def _check_name(field: str, value: str) -> str | None:
+    try:
+        checked = options_module.personal(value, None, None)
+    except OptionError:
+        # Never echo the value: it is a patient's name.
+        raise OptionError(f"“{PERSONAL_FIELDS[field]}” can be at most "
+                          f"{options_module.MAX_NAME} characters, on one line.") from None
+    return checked.patient
+
+
+def parse_job(values: Mapping[str, str], builder: Builder, personal: bool) -> RenderJob:
+    """A RenderJob from form fields; raises ChoiceError or OptionError for anything unknown.
+
+    Choices a kind does not use (a drug for the FAQ, a first day for a drug sheet) are
+    checked but dropped, so equal handouts share one cache entry.
+    """
+    kind = kind_named(values.get("kind", ""))
+    drug_name = (values.get("drug") or "").strip()
+    drug = builder.library.drug(drug_name).id if drug_name else None
+    if kind.needs_drug and drug is None:
+        raise OptionError(f"Please choose your medicine for the {kind.label}.")
+    paper = paper_named(values.get("paper") or "letter").name
+    profile = profile_named(values.get("profile") or "standard").name
+    start = (values.get("start") or "").strip() or None
+    if start:
+        _check_start(start)
+    names = {field: values.get(field) or None for field in PERSONAL_FIELDS}
+    if not personal and any(names.values()):
+        raise OptionError("Names can only be added with the staff form, so that they never "
+                          "appear in a web address.")
+    checked = {field: _check_name(field, value) if value else None
+               for field, value in names.items()}
+    return RenderJob(kind.name, drug if kind.needs_drug else None, paper, profile,
+                     start if kind.dated else None, **checked)
+
+
+def job_options(job: RenderJob, clinic: Clinic | None) -> Options:
+    return Options(paper=paper_named(job.paper), profile=profile_named(job.profile),
+                   clinic=clinic, personal=Personal(job.patient, job.prescriber),
+                   schedule=options_module.schedule(job.start))
+
+
+def file_name(job: RenderJob, builder: Builder) -> str:
+    """The same clear, non-personal name `handouts build` would use."""
+    return default_name(builder.plan([job.kind], job.drug), job_options(job, None))
+
+
+def input_key(job: RenderJob, builder: Builder, fixed: dict) -> str:
+    """A hash of everything a non-personalised PDF depends on: the content files it uses,
+    `fixed` (templates hash, clinic, logo hash) and the job's choices. Renders are
+    reproducible, so an equal key means byte-identical PDFs."""
+    assert not job.personalised
+    parts = builder.plan([job.kind], job.drug)
+    content = {f.origin.shown: f.origin.sha256 for f in content_files(parts, builder.library)}
+    blob = json.dumps({"content": content, "fixed": fixed, "job": asdict(job),
+                       "version": __version__}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def render_job(builder: Builder, clinic: Clinic | None, job: RenderJob) -> RenderedPdf:
+    """Render one handout to bytes, in a worker (process, or thread in tests)."""
+    return builder.render(builder.plan([job.kind], job.drug), job_options(job, clinic))[1]
