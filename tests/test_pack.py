@@ -279,3 +279,15 @@ def test_a_bad_packet_kind_or_weeks_names_the_field(tmp_path, builder):
     with pytest.raises(HandoutError, match="pack.yaml:items.0.weeks"):
         load_pack(write_pack(tmp_path, "items:\n  - kinds: [diary]\n    drugs: all\n"
                                        "    weeks: 13\n"), builder)
+
+
+def test_the_templates_hash_follows_pdf_templates_not_the_web_page(tmp_path):
+    from handouts.build import Builder
+    from handouts.pack import _templates_sha256
+
+    (tmp_path / "web").mkdir()
+    base = _templates_sha256(Builder(templates_dir=tmp_path))
+    (tmp_path / "web" / "site.css").write_text("body { color: #000000; }")
+    assert _templates_sha256(Builder(templates_dir=tmp_path)) == base
+    (tmp_path / "handout.css").write_text("body { color: #000000; }")
+    assert _templates_sha256(Builder(templates_dir=tmp_path)) != base

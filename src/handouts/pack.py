@@ -214,11 +214,12 @@ _TEMPLATES_SHA256 = ""
 
 
 def _templates_sha256(builder: Builder) -> str:
-    """One hash over every file in the template folders (ours and the clinic's)."""
+    """One hash over every file in the template folders (ours and the clinic's), except the
+    download page's own templates (web/), which no PDF uses."""
     digest = hashlib.sha256()
     for folder in (builder.renderer.override_dir, builder.renderer.default_dir):
         for path in sorted(folder.rglob("*")) if folder else []:
-            if path.is_file():
+            if path.is_file() and path.relative_to(folder).parts[0] != "web":
                 digest.update(str(path.relative_to(folder)).encode() + b"\0")
                 digest.update(path.read_bytes())
     return digest.hexdigest()
