@@ -57,10 +57,10 @@ def content_copy(tmp_path) -> Path:
     return target
 
 
-@pytest.fixture
-def clinic_file(tmp_path) -> Path:
-    shutil.copy(FIXTURES / "logo.png", tmp_path / "logo.png")
-    path = tmp_path / "clinic.yaml"
+def write_clinic(folder: Path) -> Path:
+    """A fictional clinic with every field and a logo, written into folder."""
+    shutil.copy(FIXTURES / "logo.png", folder / "logo.png")
+    path = folder / "clinic.yaml"
     path.write_text(
         "name: Riverside Lung Clinic\n"
         "phone: 555-0100\n"
@@ -70,3 +70,8 @@ def clinic_file(tmp_path) -> Path:
         "logo: logo.png\n"
         "logo_alt: Riverside Lung Clinic logo\n", encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def clinic_file(tmp_path) -> Path:
+    return write_clinic(tmp_path)

@@ -40,16 +40,9 @@ def profile_pdfs(builder, tmp_path_factory, clinic_file_module):
 
 @pytest.fixture(scope="module")
 def clinic_file_module(tmp_path_factory):
-    import shutil
+    from conftest import write_clinic
 
-    from conftest import FIXTURES
-
-    folder = tmp_path_factory.mktemp("clinic")
-    shutil.copy(FIXTURES / "logo.png", folder / "logo.png")
-    path = folder / "clinic.yaml"
-    path.write_text("name: Riverside Lung Clinic\nphone: 555-0100\nlogo: logo.png\n"
-                    "logo_alt: Riverside Lung Clinic logo\n")
-    return path
+    return write_clinic(tmp_path_factory.mktemp("clinic"))
 
 
 def structure(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary]:

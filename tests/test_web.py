@@ -9,7 +9,6 @@ import logging
 import multiprocessing
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from html.parser import HTMLParser
 import pytest
 from markupsafe import escape
 
-from conftest import FIXTURES, reader
+from conftest import FIXTURES, reader, write_clinic
 from handouts.kinds import KINDS
 from handouts.options import PAPERS, PROFILES, Clinic, load_clinic
 from handouts.web import create_app, jobs, pages
@@ -32,13 +31,7 @@ INJECTIONS = ["<script>alert(1)</script>", "{{ 7*7 }}", '"><img src=x onerror=al
 
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("clinic")
-    shutil.copy(FIXTURES / "logo.png", folder / "logo.png")
-    (folder / "clinic.yaml").write_text(
-        f"name: {CLINIC}\nphone: 555-0100\nafter_hours_phone: 555-0199\n"
-        "address: 12 River Road, Springfield\nwebsite: riverside.example.org\n"
-        "logo: logo.png\nlogo_alt: Riverside Lung Clinic logo\n")
-    return load_clinic(folder / "clinic.yaml")
+    return load_clinic(write_clinic(tmp_path_factory.mktemp("clinic")))
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ control, every control reachable with Tab, and no sideways scrolling on a phone.
 from __future__ import annotations
 
 import http.client
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, pdf_text
+from conftest import pdf_text, write_clinic
 
 CHROMIUM = Path("/usr/bin/chromium")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -46,11 +45,7 @@ def free_port() -> int:
 def server(tmp_path_factory):
     """`handouts serve` (the installed console script) with a clinic, on a free port."""
     folder = tmp_path_factory.mktemp("serve")
-    shutil.copy(FIXTURES / "logo.png", folder / "logo.png")
-    (folder / "clinic.yaml").write_text(
-        f"name: {CLINIC}\nphone: 555-0100\nafter_hours_phone: 555-0199\n"
-        "address: 12 River Road, Springfield\nwebsite: riverside.example.org\n"
-        "logo: logo.png\nlogo_alt: Riverside Lung Clinic logo\n")
+    write_clinic(folder)
     port = free_port()
     log = (folder / "serve.log").open("wb")
     command = [str(Path(sys.executable).with_name("handouts")), "serve", "--clinic",

@@ -108,6 +108,14 @@ class Personal:
 MAX_NAME = 100
 
 
+def _check_typed(label: str, value: str | None, limit: int) -> None:
+    """Typed text must fit the page and stay on one line; the message never repeats it."""
+    if value is not None and len(value) > limit:
+        raise OptionError(f"{label} is longer than {limit} characters")
+    if value is not None and any(ord(ch) < 32 for ch in value):
+        raise OptionError(f"{label} contains control characters")
+
+
 def personal(patient: str | None, prescriber: str | None, when: str | None,
              labels: tuple[str, str, str] = ("--patient", "--prescriber", "--date")) -> Personal:
     """Check the personal fields a user typed and return them as data.
@@ -116,10 +124,7 @@ def personal(patient: str | None, prescriber: str | None, when: str | None,
     never repeat the value, so a patient's name never reaches a log.
     """
     for label, value in zip(labels, (patient, prescriber), strict=False):
-        if value is not None and len(value) > MAX_NAME:
-            raise OptionError(f"{label} is longer than {MAX_NAME} characters")
-        if value is not None and any(ord(ch) < 32 for ch in value):
-            raise OptionError(f"{label} contains control characters")
+        _check_typed(label, value, MAX_NAME)
     parsed = None
     if when:
         try:
@@ -158,13 +163,8 @@ def schedule(start: str | None = None, weeks: int | None = None,
             raise OptionError(f"--start {start!r} is not a date written YYYY-MM-DD") from None
     if weeks is not None and weeks not in WEEKS:
         raise OptionError(f"--weeks must be from {WEEKS.start} to {WEEKS.stop - 1}, not {weeks}")
-    if dose is not None:
-        dose = dose.strip()
-        if len(dose) > MAX_DOSE_TEXT:
-            raise OptionError(f"--dose is longer than {MAX_DOSE_TEXT} characters")
-        if any(ord(ch) < 32 for ch in dose):
-            raise OptionError("--dose contains control characters")
-    return Schedule(parsed, weeks, dose or None)
+    _check_typed("--dose", dose, MAX_DOSE_TEXT)
+    return Schedule(parsed, weeks, (dose or "").strip() or None)
 
 
 @dataclass(frozen=True)
