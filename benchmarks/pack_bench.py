@@ -77,16 +77,12 @@ def chromium_seconds(jobs: list[Job], out: Path) -> float | None:
         return None
     if not Path(CHROMIUM).is_file():
         return None
-    from handouts.options import PAPERS, PROFILES, Personal
-
     builder = Builder()
     out.mkdir()
     pages = []
     for number, job in enumerate(jobs):
-        options = Options(paper=PAPERS[job.paper], profile=PROFILES[job.profile],
-                          personal=Personal(job.patient, job.prescriber, job.when))
         html = out / f"{number}.html"
-        html.write_text(builder.html(builder.plan(list(job.kinds), job.drug), options))
+        html.write_text(builder.html(builder.plan(list(job.kinds), job.drug), job.options()))
         pages.append((html, "A4" if job.paper == "a4" else "Letter"))
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -108,7 +108,6 @@ def test_without_start_the_grid_has_write_in_dates(builder, tmp_path):
                                                            for n in range(1, 8)]
     text = pdf_text(built.path)
     assert "Day 1 of the week" in text and "Sunday" not in text
-    assert built.path.name == "out.pdf"
 
 
 def test_the_prescribers_dose_replaces_the_label_amounts(builder, tmp_path):
@@ -123,8 +122,8 @@ def test_the_prescribers_dose_replaces_the_label_amounts(builder, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--weeks", "0"], "--weeks must be from 1 to 12, not 0"),
     (["--weeks", "13"], "--weeks must be from 1 to 12, not 13"),
-    (["--start", "2026-02-30"], "--start '2026-02-30' is not a date written YYYY-MM-DD"),
-    (["--start", "next monday"], "is not a date written YYYY-MM-DD"),
+    (["--start", "2026-02-30"], "--start must be a date written YYYY-MM-DD"),
+    (["--start", "next monday"], "--start must be a date written YYYY-MM-DD"),
 ])
 def test_bad_calendar_options_exit_2_with_one_line(tmp_path, args, message):
     result = CliRunner().invoke(cli, ["build", "calendar", "--drug", "alectinib", *args,

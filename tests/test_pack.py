@@ -260,7 +260,8 @@ def test_packs_build_dated_calendars_and_per_patient_packets(tmp_path):
     out = tmp_path / "out"
     result = pack_cli(str(pack), "--out", str(out), "--workers", "2")
     assert result.exit_code == 1
-    assert "failed row 3: patients.csv:row 3: start 'soon' is not a date" in result.output
+    assert ("failed row 3: patients.csv:row 3: start must be a date written YYYY-MM-DD"
+            in result.output)
     assert "Bo Hidden" not in result.output
     calendar = pdf_text(out / "calendar-brigatinib-from-2026-12-01-2-weeks.pdf")
     assert "December 1, 2026 to December 14, 2026" in calendar

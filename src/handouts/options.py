@@ -108,6 +108,16 @@ class Personal:
 MAX_NAME = 100
 
 
+def _parse_date(label: str, text: str | None) -> date | None:
+    """A typed YYYY-MM-DD date, or None when blank; the message never repeats the text."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise OptionError(f"{label} must be a date written YYYY-MM-DD") from None
+
+
 def _check_typed(label: str, value: str | None, limit: int) -> None:
     """Typed text must fit the page and stay on one line; the message never repeats it."""
     if value is not None and len(value) > limit:
@@ -125,14 +135,9 @@ def personal(patient: str | None, prescriber: str | None, when: str | None,
     """
     for label, value in zip(labels, (patient, prescriber), strict=False):
         _check_typed(label, value, MAX_NAME)
-    parsed = None
-    if when:
-        try:
-            parsed = date.fromisoformat(when)
-        except ValueError:
-            raise OptionError(f"{labels[2]} must be a date written YYYY-MM-DD") from None
     return Personal(patient=(patient or "").strip() or None,
-                    prescriber=(prescriber or "").strip() or None, date=parsed)
+                    prescriber=(prescriber or "").strip() or None,
+                    date=_parse_date(labels[2], when))
 
 
 WEEKS = range(1, 13)  # a calendar or diary covers 1 to 12 weeks
@@ -152,15 +157,10 @@ class Schedule:
     dose: str | None = None
 
 
-def schedule(start: str | None = None, weeks: int | None = None,
-             dose: str | None = None) -> Schedule:
+def schedule(start: str | None = None, weeks: int | None = None, dose: str | None = None,
+             start_label: str = "--start") -> Schedule:
     """Check the calendar and diary options a user typed and return them as data."""
-    parsed = None
-    if start:
-        try:
-            parsed = date.fromisoformat(start)
-        except ValueError:
-            raise OptionError(f"--start {start!r} is not a date written YYYY-MM-DD") from None
+    parsed = _parse_date(start_label, start)
     if weeks is not None and weeks not in WEEKS:
         raise OptionError(f"--weeks must be from {WEEKS.start} to {WEEKS.stop - 1}, not {weeks}")
     _check_typed("--dose", dose, MAX_DOSE_TEXT)

@@ -160,10 +160,9 @@ def _patient_jobs(csv_path: Path, pack: PackFile, clinic: Clinic | None,
             try:
                 fields = personal(row.get("name") or None, row.get("prescriber") or None,
                                   row.get("date") or None, labels=("name", "prescriber", "date"))
-                start = schedule(row.get("start") or None).start
+                start = schedule(row.get("start") or None, start_label="start").start
             except OptionError as exc:
-                message = str(exc).replace("--start", "start")
-                problems.append((f"row {number}", f"{csv_path.name}:row {number}: {message}"))
+                problems.append((f"row {number}", f"{csv_path.name}:row {number}: {exc}"))
                 continue
             jobs.append(Job(name, tuple(pack.packet), row.get("drug") or None,
                             (row.get("paper") or pack.defaults.papers[0]).lower(), "standard",

@@ -8,12 +8,12 @@ index.html straight from disk works.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..build import Builder, default_name
 from ..kinds import KINDS
-from ..options import PAPERS, PROFILES, Clinic, Options
+from ..options import PAPERS, PROFILES, Clinic
 from ..pack import Job, Pack, PackResult, run_pack
 from ..pdf import write_atomic
 from . import pages
@@ -41,11 +41,9 @@ def _jobs(builder: Builder, clinic: Clinic | None) -> dict[tuple, Job]:
         for drug in builder.library.drugs if kind.needs_drug else [None]:
             parts = builder.plan([kind.name], drug)
             for paper, profile, _ in _columns():
-                options = Options(paper=PAPERS[paper], profile=PROFILES[profile])
-                name = default_name(parts, options)
-                jobs[(kind.name, drug, paper, profile)] = Job(
-                    name=name, kinds=(kind.name,), drug=drug, paper=paper, profile=profile,
-                    clinic=clinic, label=name)
+                job = Job("", (kind.name,), drug, paper, profile, clinic)
+                name = default_name(parts, job.options())
+                jobs[(kind.name, drug, paper, profile)] = replace(job, name=name, label=name)
     return jobs
 
 
