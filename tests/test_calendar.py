@@ -247,3 +247,11 @@ def test_cli_names_dated_files_by_start_and_weeks(tmp_path):
     path = tmp_path / "calendar-brigatinib-from-2026-12-01-6-weeks.pdf"
     assert path.is_file()
     assert len(calendar_cells(path)) == 42
+
+
+def test_calendar_options_on_other_kinds_are_refused_not_ignored(tmp_path):
+    result = CliRunner().invoke(cli, ["build", "drug-sheet", "--drug", "alectinib",
+                                      "--start", "2026-12-01", "--out-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--start, --weeks and --dose are for the calendar and diary kinds" in result.output
+    assert not list(tmp_path.iterdir())

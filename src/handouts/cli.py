@@ -154,6 +154,8 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
         raise OptionError("--all builds every handout; do not also name kinds, --drug or -o")
     if not build_all and not kinds:
         raise OptionError("name at least one handout kind (see `handouts list`), or use --all")
+    if (start or weeks or dose_text) and not any(KINDS[k.lower()].dated for k in kinds):
+        raise OptionError("--start, --weeks and --dose are for the calendar and diary kinds")
     options = Options(paper=paper_named(paper), profile=profile_named(profile),
                       clinic=load_clinic(clinic) if clinic else None,
                       personal=personal(patient, prescriber, when),
