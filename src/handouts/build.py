@@ -17,6 +17,7 @@ from pathlib import Path
 from .content import Library, load_library
 from .context import Part, build_context, plan_parts
 from .errors import HandoutError, RenderError
+from .files import make_folder, slugify, write_atomic, write_new
 from .kinds import KINDS
 from .options import Options
 from .paths import default_content_dir, default_templates_dir
@@ -55,6 +56,25 @@ def default_name(parts: list[Part], options: Options) -> str:
     if options.profile.name != "standard":
         name += f"-{options.profile.name}"
     return name + ".pdf"
+
+
+PERSONAL_DIR = "personal"
+
+
+def is_filled_in(options: Options) -> bool:
+    """True when the first page carries a name or date someone typed."""
+    personal = options.personal
+    return bool(personal.patient or personal.prescriber or personal.date)
+
+
+def personal_stem(parts: list[Part], options: Options) -> str:
+    """The file stem of a filled-in handout: the blank name plus the patient's name slug,
+    'drug-sheet-lorlatinib-ana-diaz' (no more of the name than a pack's 'packet-ana-diaz';
+    'filled-in' when there is no patient). It goes to OUT_DIR/personal/, apart from the
+    blank handouts a clinic shares, and a second one gets '-2' rather than replacing it."""
+    patient = options.personal.patient
+    return default_name(parts, options).removesuffix(".pdf") + "-" + (
+        slugify(patient) if patient else "filled-in")
 
 
 class Builder:
@@ -96,11 +116,21 @@ class Builder:
 
     def build_parts(self, parts: list[Part], options: Options, output: Path | None = None,
                     out_dir: Path = Path("output")) -> Built:
-        from .pdf import write_atomic
+        """Write one PDF: to `output` if given, else under a name of our choosing.
 
-        target = output or out_dir / default_name(parts, options)
+        A filled-in handout (patient, prescriber or date) never takes the blank handout's
+        name and never replaces any file: see personal_stem.
+        """
         title, rendered = self.render(parts, options)
-        write_atomic(target, rendered.data)
+        if output is not None:
+            write_atomic(output, rendered.data)
+            target = output
+        elif is_filled_in(options):
+            target = write_new(out_dir / PERSONAL_DIR, personal_stem(parts, options),
+                               rendered.data)
+        else:
+            target = out_dir / default_name(parts, options)
+            write_atomic(target, rendered.data)
         return Built(target, title, rendered.pages, len(rendered.data),
                      tuple(rendered.warnings))
 
@@ -119,7 +149,10 @@ class Builder:
 
     def build_all(self, options: Options, out_dir: Path = Path("output")
                   ) -> Iterator[Built | Failed]:
-        """Every standalone handout into out_dir; one failure never stops the others."""
+        """Every standalone handout into out_dir; one failure never stops the others.
+
+        A folder that cannot be made stops them all, as one error, before any render."""
+        make_folder(out_dir)
         for parts in self.every_part():
             try:
                 yield self.build_parts(parts, options, out_dir=out_dir)

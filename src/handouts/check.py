@@ -210,11 +210,13 @@ def report_text(report: Report, strict: bool) -> str:
     lines = []
     for handout in report.handouts:
         lines.append(f"{handout.name} (grade limit {handout.limit:g})")
-        lines.append(f"  {'section':<44} {'words':>5} {'sent.':>5} {'FK':>5} {'SMOG':>5}")
-        for section in [*handout.sections, Section("whole handout", "", handout.total)]:
+        rows = [*handout.sections, Section("whole handout", "", handout.total)]
+        width = max(44, *(len(section.name) for section in rows))  # whole titles, never cut
+        lines.append(f"  {'section':<{width}} {'words':>5} {'sent.':>5} {'FK':>5} {'SMOG':>5}")
+        for section in rows:
             s = section.score
             flag = "  <- over" if max(s.flesch_kincaid, s.smog) > handout.limit else ""
-            lines.append(f"  {section.name[:44]:<44} {s.words:>5} {s.sentences:>5} "
+            lines.append(f"  {section.name:<{width}} {s.words:>5} {s.sentences:>5} "
                          f"{s.flesch_kincaid:>5.1f} {s.smog:>5.1f}{flag}")
         lines.append("")
     lines.extend(str(finding) for finding in report.findings)

@@ -8,6 +8,7 @@ traceback for a user mistake.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -43,6 +44,43 @@ class HandoutsGroup(click.Group):
             raise _Exit(f"{exc.format_message()} (see '{where} --help')", 2) from None
 
 
+class Eta:
+    """Time left in a pack, for the progress bar.
+
+    Click's own estimate divides the time since the start by the jobs done, so the first
+    jobs, which also pay every worker's start-up (content, templates, fonts), make the
+    first estimate many times too long. This one measures the pace from the end of the
+    first job on, so start-up is left out, and says nothing until every worker has
+    finished two jobs: before that, one batch of jobs ending together would skew it.
+    """
+
+    def __init__(self, total: int, workers: int, clock=None):
+        import time
+
+        self.total, self.workers, self.done = total, max(1, workers), 0
+        self.clock = clock or time.monotonic
+        self.first: float | None = None
+        self.latest: float | None = None
+
+    def finished(self) -> None:
+        self.done += 1
+        self.latest = self.clock()
+        if self.first is None:
+            self.first = self.latest
+
+    def seconds_left(self) -> float | None:
+        if self.done < 2 * self.workers or self.first is None or self.latest is None:
+            return None
+        per_job = (self.latest - self.first) / (self.done - self.workers)
+        return per_job * (self.total - self.done)
+
+    def text(self) -> str:
+        left = self.seconds_left()
+        if left is None:
+            return "" if self.done >= self.total else "estimating time left"
+        return f"about {int(left) // 60}:{int(left) % 60:02d} left" if left >= 1 else ""
+
+
 def _dirs(func):
     func = click.option("--templates-dir", type=click.Path(file_okay=False, path_type=Path),
                         envvar="HANDOUTS_TEMPLATES_DIR",
@@ -66,10 +104,19 @@ def cli() -> None:
       handouts build faq
       handouts build drug-sheet --drug brigatinib
       handouts build faq drug-sheet questions --drug alectinib \\
-          --clinic clinic.yaml --patient "Ana Diaz" --prescriber "Dr. Lee" --paper a4 -o ana.pdf
+          --clinic packs/example-clinic.yaml --patient "Ana Diaz" \\
+          --prescriber "Dr. Lee" --paper a4 -o ana.pdf
       handouts build --all
 
     Every handout is information only; it does not replace the patient's care team.
+
+    \b
+    Exit codes:
+      0    done: everything built, served or checked without a problem
+      1    a file could not be read or written, a handout failed to build,
+           or `check` found problems (see the lines on stderr)
+      2    a bad option, or an unknown kind, drug, paper size or profile
+      130  interrupted (Ctrl-C or SIGTERM); run a pack again to resume it
     """
 
 
@@ -135,14 +182,19 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
     contents list on the first page. KINDS: faq, drug-sheet, questions, calendar and
     diary (the last three need --drug).
 
+    A handout filled in with --patient, --prescriber or --date and no -o goes to
+    OUT_DIR/personal/, named after the blank one and the patient
+    (personal/drug-sheet-lorlatinib-ana-diaz.pdf), and never replaces a file: a second
+    one gets -2. It never takes the blank handout's name.
+
     \b
     Examples:
       handouts build faq                              -> output/faq.pdf
       handouts build drug-sheet --drug Alunbrig       -> output/drug-sheet-brigatinib.pdf
       handouts build faq questions --paper a4 -o visit.pdf
       handouts build calendar --drug brigatinib --start 2026-12-01 --weeks 4
-      handouts build diary --drug lorlatinib --clinic clinic.yaml
-      handouts build --all --clinic clinic.yaml       -> every handout into output/
+      handouts build diary --drug lorlatinib --clinic packs/example-clinic.yaml
+      handouts build --all --clinic packs/example-clinic.yaml   -> every handout in output/
     """
     from .build import Builder, Failed
     from .errors import OptionError
@@ -257,10 +309,16 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
     target = out_dir or Path("output") / pack_file.stem
     started = time.perf_counter()
     if sys.stderr.isatty():  # a bar with count and ETA for people; one summary line for logs
+        eta = Eta(len(pack.jobs), workers or os.cpu_count() or 1)
         with click.progressbar(length=len(pack.jobs), label="building", file=sys.stderr,
-                               show_pos=True, show_eta=True) as bar:
+                               show_pos=True, show_eta=False,
+                               item_show_func=lambda _: eta.text()) as bar:
+            def progress(entry: dict) -> None:
+                eta.finished()
+                bar.update(1, entry)
+
             result = run_pack(pack, target, workers, force, content_dir, templates_dir,
-                              progress=lambda entry: bar.update(1))
+                              progress=progress)
     else:
         result = run_pack(pack, target, workers, force, content_dir, templates_dir)
     if merge:
@@ -295,28 +353,25 @@ def serve_command(clinic: Path | None, host: str, port: int, workers: int,
 
     \b
     Examples:
-      handouts serve --clinic clinic.yaml             -> http://127.0.0.1:8000
-      handouts serve --clinic clinic.yaml --host 0.0.0.0 --port 8080 --workers 4
+      handouts serve --clinic packs/example-clinic.yaml   -> http://127.0.0.1:8000
+      handouts serve --clinic packs/example-clinic.yaml --host 0.0.0.0 --port 8080 --workers 4
     """
     import logging
-    import signal
-
-    import waitress
 
     from .options import load_clinic
     from .web import create_app
+    from .web.serve import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     queue = 16
     app = create_app(load_clinic(clinic) if clinic else None, content_dir, templates_dir,
                      workers=workers, queue=queue)
-    # SIGTERM (systemd, docker stop) stops the server the way Ctrl-C does: workers shut down.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    click.echo(f"handouts: serving on http://{host}:{port} (Ctrl-C to stop)", err=True)
     try:
         # Enough threads for every queued render plus a few for pages and cached PDFs,
         # so a burst of renders never blocks a cached download.
-        waitress.serve(app, host=host, port=port, threads=workers + queue + 4)
+        serve(app, host, port, threads=workers + queue + 4,
+              listening=lambda url: click.echo(f"handouts: serving on {url} (Ctrl-C to stop)",
+                                               err=True))
     except KeyboardInterrupt:
         pass
     finally:
@@ -340,8 +395,8 @@ def site_command(clinic: Path | None, out_dir: Path, workers: int | None, force:
 
     \b
     Examples:
-      handouts site --clinic clinic.yaml              -> output/site/index.html
-      handouts site --clinic clinic.yaml --out /srv/www/handouts --workers 2
+      handouts site --clinic packs/example-clinic.yaml    -> output/site/index.html
+      handouts site --clinic packs/example-clinic.yaml --out /srv/www/handouts --workers 2
     """
     import time
 

@@ -52,3 +52,7 @@ class OutputError(HandoutError):
 
 class RenderError(HandoutError):
     """Raised when a template cannot be rendered (a missing or broken override template)."""
+
+
+class ServeError(HandoutError):
+    """Raised when the server cannot listen on its address (port in use, unknown host)."""

@@ -6,6 +6,7 @@ and the only file it may name is the clinic's own logo.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, StringConstraints
 
 from .errors import ChoiceError, ClinicError, OptionError
-from .schema import Strict, read_yaml, validate
+from .schema import FIRST_DATE, LAST_DATE, FileRef, Strict, read_yaml, validate
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 # YAML reads `phone: 5550100` as a number; a clinic should not have to quote its phone.
 Phone = Annotated[ShortText, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
 LOGO_SUFFIXES = {".png", ".svg", ".jpg", ".jpeg"}
+CLINIC_DOC = "docs/clinic-file.md"  # where every clinic-file field is described
 
 
 class ClinicFile(Strict):
@@ -59,7 +61,7 @@ class ClinicFile(Strict):
     after_hours_phone: Phone | None = None
     address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)] | None = None
     website: ShortText | None = None
-    logo: ShortText | None = None
+    logo: FileRef | None = None
     logo_alt: ShortText | None = None
 
 
@@ -81,13 +83,13 @@ def load_clinic(path: Path) -> Clinic:
     shown = str(path)
     data, problems = read_yaml(path, shown)
     if data is not None:
-        model, problems = validate(ClinicFile, data, shown)
+        model, problems = validate(ClinicFile, data, shown, see=CLINIC_DOC)
     if problems:
         raise ClinicError("; ".join(problems))
     assert model is not None
     logo = None
     if model.logo:
-        logo = (path.parent / model.logo).resolve()
+        logo = (path.parent / model.logo).resolve()  # FileRef: no NUL byte can reach here
         if logo.suffix.lower() not in LOGO_SUFFIXES:
             raise ClinicError(f"{shown}:logo: {model.logo!r} must be a PNG, SVG or JPEG file")
         if not logo.is_file():
@@ -109,13 +111,24 @@ MAX_NAME = 100
 
 
 def _parse_date(label: str, text: str | None) -> date | None:
-    """A typed YYYY-MM-DD date, or None when blank; the message never repeats the text."""
+    """A typed YYYY-MM-DD date, or None when blank; the message never repeats the text.
+
+    Three different mistakes, three messages: the wrong form (22/11/2026), a day that does
+    not exist (2026-02-30), a year no handout is for (9999-12-25, which would also overflow
+    the calendar's date arithmetic).
+    """
     if not text:
         return None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        raise OptionError(f"{label} must be a date written YYYY-MM-DD")
     try:
-        return date.fromisoformat(text)
+        value = date.fromisoformat(text.strip())
     except ValueError:
-        raise OptionError(f"{label} must be a date written YYYY-MM-DD") from None
+        raise OptionError(f"{label} names a day that does not exist (check the day of the "
+                          "month)") from None
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise OptionError(f"{label} must be from {FIRST_DATE} to {LAST_DATE}")
+    return value
 
 
 def _check_typed(label: str, value: str | None, limit: int) -> None:

@@ -9,14 +9,11 @@ package version) are hashed; a re-run skips jobs whose inputs and output are unc
 from __future__ import annotations
 
 import csv
-import datetime
 import hashlib
 import io
 import json
 import os
-import re
 import signal
-import unicodedata
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, replace
@@ -29,18 +26,19 @@ from pydantic import Field
 from . import __version__
 from .build import Builder, default_name
 from .errors import ClinicError, HandoutError, OptionError
+from .files import make_folder, slugify
 from .options import Clinic, Options, Personal, Schedule, load_clinic, personal, schedule
 from .options import paper as paper_named
 from .options import profile as profile_named
-from .schema import NonEmptyStr, Strict, read_yaml, validate
+from .schema import Day, FileRef, NonEmptyStr, Strict, read_yaml, validate
 
 MANIFEST = "manifest.json"
 
 
 class PackItem(Strict):
     kinds: Annotated[list[NonEmptyStr], Field(min_length=1)]
-    clinic: NonEmptyStr | None = None  # this item's own clinic file; its PDFs go in a subfolder
-    start: datetime.date | None = None  # calendar and diary: first day (else write-in dates)
+    clinic: FileRef | None = None  # this item's own clinic file; its PDFs go in a subfolder
+    start: Day | None = None  # calendar and diary: first day (else write-in dates)
     weeks: Annotated[int, Field(ge=1, le=12)] | None = None
     drugs: list[NonEmptyStr] | Literal["all"] | None = None
     papers: list[Literal["letter", "a4"]] | None = None
@@ -53,11 +51,11 @@ class PackDefaults(Strict):
 
 
 class PackFile(Strict):
-    clinic: NonEmptyStr | None = None
-    date: datetime.date | None = None  # module-qualified: the field name shadows the type
+    clinic: FileRef | None = None
+    date: Day | None = None
     defaults: PackDefaults = PackDefaults()
     items: list[PackItem] = []
-    patients: NonEmptyStr | None = None
+    patients: FileRef | None = None
     packet: Annotated[list[NonEmptyStr], Field(min_length=1)] = ["faq", "drug-sheet",
                                                                  "questions"]
 
@@ -95,13 +93,6 @@ class Pack:
     jobs: list[Job]
     clinic: Clinic | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)  # (label, message) of bad rows
-
-
-def slugify(text: str, limit: int = 60) -> str:
-    """A safe file-name part: ASCII letters, digits and dashes; never a path."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:limit].strip("-")
-    return slug or "patient"
 
 
 def _item_jobs(item: PackItem, number: int, defaults: PackDefaults, builder: Builder,
@@ -180,7 +171,8 @@ def load_pack(path: Path, builder: Builder) -> Pack:
     data, problems = read_yaml(path, str(path))
     model = None
     if data is not None:
-        model, problems = validate(PackFile, data, str(path))
+        model, problems = validate(PackFile, data, str(path),
+                                   see="README.md, 'Clinic packs'")
     if problems or model is None:
         raise HandoutError("; ".join(problems))
     if not model.items and not model.patients:
@@ -189,6 +181,7 @@ def load_pack(path: Path, builder: Builder) -> Pack:
     jobs: list[Job] = []
     for number, item in enumerate(model.items):
         jobs.extend(_item_jobs(item, number, model.defaults, builder, path, clinic))
+    _one_file_each(path, model.items, jobs)
     row_problems: list[tuple[str, str]] = []
     if model.patients:
         try:
@@ -197,6 +190,33 @@ def load_pack(path: Path, builder: Builder) -> Pack:
             raise HandoutError(f"{path}:packet: {exc}") from None
         jobs.extend(_patient_jobs(path.parent / model.patients, model, clinic, row_problems))
     return Pack(path, jobs, clinic, row_problems)
+
+
+def _one_file_each(path: Path, items: list[PackItem], jobs: list[Job]) -> None:
+    """Refuse a pack in which two jobs would write one file, so that no PDF silently
+    replaces another: two sites' clinic files that share a folder (south/clinic.yaml and
+    north/clinic.yaml, or Clinic.yaml and clinic.yaml, both 'clinic/'), or one handout
+    named twice (drugs: [brigatinib, Alunbrig]). Names are compared ignoring case, as the
+    file systems of macOS and Windows do."""
+    folders: dict[str, tuple[Path, int]] = {}
+    for number, item in enumerate(items):
+        if item.clinic:
+            folder = slugify(Path(item.clinic).stem)
+            where = (path.parent / item.clinic).resolve()
+            first, first_number = folders.setdefault(folder, (where, number))
+            if first != where:
+                raise HandoutError(
+                    f"{path}:items.{number}.clinic: {item.clinic} would write into the "
+                    f"folder {folder}/ that items.{first_number} uses for another clinic "
+                    "file; give the two clinic files different names")
+    seen: dict[str, str] = {}
+    for job in jobs:
+        key = job.name.casefold()
+        if key in seen:
+            raise HandoutError(f"{path}:items: {job.name} would be made twice (the same "
+                               "kind, drug, paper and profile in one or two items); "
+                               "remove the repeat")
+        seen[key] = job.name
 
 
 def shard(jobs: list[Job], index: int, count: int) -> list[Job]:
@@ -329,7 +349,7 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
     previous entries of jobs not yet redone, so an interrupted pack leaves a valid manifest
     and the next run resumes where it stopped.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     for leftover in out_dir.glob(".*.part"):  # from a run that was killed outright
         leftover.unlink()
     previous = _read_manifest(out_dir)

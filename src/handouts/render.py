@@ -4,6 +4,10 @@ Autoescape is on for every template whatever its extension (select_autoescape() 
 *.html.j2), and StrictUndefined makes a missing value an error, never a blank dose line.
 A clinic's own templates folder is searched first, file by file; ours stay reachable as
 "default:NAME" so an override can extend the original.
+
+The environment is Jinja's immutable sandbox: a clinic's template is text from outside the
+project, and a plain environment lets `{{ cycler.__init__.__globals__ }}` reach Python's
+internals (and any file). In the sandbox such a template fails with one RenderError.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 import fontpkg_atkinson_hyperlegible as atkinson
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .context import format_date
 from .errors import RenderError
@@ -35,7 +40,7 @@ class Renderer:
         if self.override_dir and not self.override_dir.is_dir():
             raise RenderError(f"templates folder not found: {override_dir}")
         search = [d for d in (self.override_dir, self.default_dir) if d]
-        self.env = jinja2.Environment(
+        self.env = ImmutableSandboxedEnvironment(
             loader=jinja2.ChoiceLoader([
                 jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(self.default_dir)},
                                     delimiter=":"),
@@ -73,5 +78,10 @@ class Renderer:
         except jinja2.TemplateSyntaxError as exc:
             raise RenderError(f"{exc.filename}:{exc.lineno}: template syntax error: "
                               f"{exc.message}") from None
+        except jinja2.exceptions.SecurityError as exc:
+            raise RenderError(f"template tried something templates may not do: {exc}"
+                              ) from None
         except jinja2.UndefinedError as exc:
             raise RenderError(f"template uses a value that does not exist: {exc.message}") from None
+        except (jinja2.TemplateError, RecursionError) as exc:  # e.g. an include loop
+            raise RenderError(f"template cannot be rendered: {type(exc).__name__}") from None

@@ -6,21 +6,51 @@ all problems in a file are collected, never just the first.
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
 
 NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+
+# Dates a handout may show or start from. Outside them no clinic means it, and date
+# arithmetic near year 9999 overflows; every typed date (CLI, pack file, CSV, web form)
+# is held to this range.
+FIRST_DATE, LAST_DATE = datetime.date(2000, 1, 1), datetime.date(2099, 12, 31)
+
+
+def in_date_range(value: datetime.date) -> datetime.date:
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ValueError(f"must be a date from {FIRST_DATE} to {LAST_DATE}")
+    return value
+
+
+def _plain_path(value: str) -> str:
+    if any(ord(ch) < 32 or ch == "\x7f" for ch in value):
+        raise ValueError("must be a file name without control characters")
+    return value
+
+
+# A file named inside a YAML file (a logo, a clinic file, a patients CSV): one line of
+# text, so a NUL byte or a newline is a clear error instead of a crash when it is opened.
+FileRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
+                    AfterValidator(_plain_path)]
+Day = Annotated[datetime.date, AfterValidator(in_date_range)]
+
+# YAML nested deeper than this, or with more values than this (aliases can multiply a
+# small file: "billion laughs"), is refused before any schema walks it.
+MAX_DEPTH = 40
+MAX_NODES = 200_000
 
 M = TypeVar("M", bound=BaseModel)
 
 # Pydantic's wording is written for programmers; editors of medical text get these instead.
 _FRIENDLY = {
     "missing": "is required but missing",
-    "extra_forbidden": "is not a known field (check the spelling; see content/README.md)",
+    "extra_forbidden": "is not a known field (check the spelling; see {see})",
     "string_type": "must be text (put quotes around numbers, e.g. \"1.0\")",
     "date_from_datetime_parsing": "must be a date written YYYY-MM-DD",
     "date_parsing": "must be a date written YYYY-MM-DD",
@@ -63,17 +93,44 @@ def read_yaml(path: Path, shown: str) -> tuple[Any, list[str]]:
         where = f"line {mark.line + 1}" if mark else "?"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         return None, [f"{shown}:{where}: YAML syntax error: {problem}"]
+    except (ValueError, OverflowError) as exc:  # YAML reads 2026-02-30 as a date, and fails
+        return None, [f"{shown}: a value cannot be read: {exc} (a date that does not "
+                      "exist, like 2026-02-30?)"]
+    except RecursionError:  # the parser itself recurses once per nesting level
+        return None, [f"{shown}: nested too deeply (more than {MAX_DEPTH} levels)"]
+    if not _within_bounds(data):
+        return None, [f"{shown}: nested too deeply (more than {MAX_DEPTH} levels) or too "
+                      f"large (more than {MAX_NODES} values)"]
     if not isinstance(data, dict):
         return None, [f"{shown}: must be a YAML mapping of fields, not {type(data).__name__}"]
     return data, []
 
 
-def validation_problems(shown: str, exc: ValidationError) -> list[str]:
-    """Turn a pydantic error into one "file:field: message" line per problem."""
+def _within_bounds(data: Any) -> bool:
+    """True when data is at most MAX_DEPTH deep and MAX_NODES values, counting each use of
+    an alias again (that is how a schema or a hash would walk it). Iterative: never
+    recurses, whatever the input."""
+    stack, seen = [(data, 0)], 0
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if depth > MAX_DEPTH or seen > MAX_NODES:
+            return False
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for pair in value.items() for v in pair)
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return True
+
+
+def validation_problems(shown: str, exc: ValidationError,
+                        see: str = "content/README.md") -> list[str]:
+    """Turn a pydantic error into one "file:field: message" line per problem; `see` is
+    the document that lists the file's fields."""
     problems = []
     for err in exc.errors():
         field = ".".join(str(part) for part in err["loc"]) or "(top)"
-        message = _FRIENDLY.get(err["type"], err["msg"])
+        message = _FRIENDLY.get(err["type"], err["msg"]).format(see=see)
         if err["type"] == "value_error":
             message = str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
         elif err["type"] == "literal_error":
@@ -82,9 +139,12 @@ def validation_problems(shown: str, exc: ValidationError) -> list[str]:
     return problems
 
 
-def validate(model: type[M], data: Any, shown: str) -> tuple[M | None, list[str]]:
+def validate(model: type[M], data: Any, shown: str,
+             see: str = "content/README.md") -> tuple[M | None, list[str]]:
     """Validate data against a model; return (object, []) or (None, problems)."""
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
-        return None, validation_problems(shown, exc)
+        return None, validation_problems(shown, exc, see)
+    except RecursionError:  # bounded by read_yaml, but data may come from elsewhere
+        return None, [f"{shown}: nested too deeply"]

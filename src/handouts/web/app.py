@@ -10,10 +10,13 @@ from __future__ import annotations
 import logging
 import mimetypes
 import secrets
+import threading
+import time
 from pathlib import Path
 
 from flask import Flask, Response, request, url_for
 from werkzeug.exceptions import HTTPException
+from werkzeug.wsgi import ClosingIterator
 
 from ..build import Builder
 from ..errors import ChoiceError, OptionError
@@ -22,6 +25,7 @@ from . import pages
 from .pool import Busy, Downloads, Pdf, RenderPool, TooSlow
 
 LOGGER = logging.getLogger("handouts.web")
+ACCESS = logging.getLogger("handouts.web.access")
 
 # No scripts at all; styles, fonts and images only from this server; forms post only here.
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; "
@@ -58,6 +62,49 @@ class RenderFailed(Exception):
         self.ref = ref
 
 
+class Gate:
+    """WSGI middleware around the app: one access-log line per request, and a drain switch.
+
+    The log line is method, path, status and time; never the query string or the form body,
+    where a name could be. Paths outside the page's own routes are not logged either (a
+    mistyped address could hold anything), only their length. Once `draining` is set (on
+    SIGTERM) new requests get the friendly 503 while `in_flight` ones finish.
+    """
+
+    def __init__(self, wsgi_app, known_paths: set[str]):
+        self.wsgi_app = wsgi_app
+        self.known_paths = known_paths
+        self.draining = False
+        self.in_flight = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        status = ["-"]
+
+        def start(code, headers, exc_info=None):
+            status[0] = code.split(" ", 1)[0]
+            return start_response(code, headers, exc_info)
+
+        def done() -> None:
+            with self._lock:
+                self.in_flight -= 1
+            ACCESS.info("%s %s %s %.0f ms", environ.get("REQUEST_METHOD", "-")[:10],
+                        self.shown_path(environ.get("PATH_INFO", "")), status[0],
+                        (time.perf_counter() - started) * 1000)
+
+        with self._lock:
+            self.in_flight += 1
+        try:
+            return ClosingIterator(self.wsgi_app(environ, start), [done])
+        except BaseException:
+            done()
+            raise
+
+    def shown_path(self, path: str) -> str:
+        return path if path in self.known_paths else f"(other path, {len(path)} characters)"
+
+
 def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
                templates_dir: Path | None = None, workers: int = 2, timeout: float = 30.0,
                queue: int = 16, in_process: bool = False,
@@ -78,6 +125,9 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
     app = Flask(__name__, static_folder=None)
     app.config.update(DEBUG=False, MAX_CONTENT_LENGTH=16 * 1024)
     app.extensions["handouts"] = downloads
+    known = {"/", "/download", "/personalised", *(f"/static/{name}" for name in statics)}
+    gate = app.extensions["handouts.gate"] = Gate(app.wsgi_app, known)
+    app.wsgi_app = gate
 
     def page(template: str, status: int = 200, **extra) -> Response:
         urls = {"css": url_for("static_file", name="site.css"),
@@ -112,6 +162,15 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
         response = Response(pdf.data, mimetype="application/pdf")
         response.headers["Content-Disposition"] = f'attachment; filename="{pdf.filename}"'
         return response
+
+    @app.before_request
+    def refuse_while_draining() -> Response | None:
+        if gate.draining:  # stopping: requests already running finish, new ones come back
+            response = error_page(503, "The handouts page is restarting. Please try again "
+                                       "in a minute.")
+            response.headers["Retry-After"] = "30"
+            return response
+        return None
 
     @app.get("/")
     def index() -> Response:

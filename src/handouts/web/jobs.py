@@ -56,7 +56,8 @@ def _check_start(start: str) -> None:
     try:
         options_module.schedule(start)
     except OptionError:
-        raise OptionError("The first day must be a date, like 2026-12-01.") from None
+        raise OptionError("The first day must be a date, like 2026-12-01, from the year "
+                          "2000 to 2099.") from None
 
 
 def _check_name(field: str, value: str) -> str | None:

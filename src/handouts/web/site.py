@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..build import Builder, default_name
+from ..files import make_folder, write_atomic
 from ..kinds import KINDS
 from ..options import PAPERS, PROFILES, Clinic
 from ..pack import Job, Pack, PackResult, run_pack
-from ..pdf import write_atomic
 from . import pages
 
 PDF_DIR = "pdf"
@@ -75,6 +75,7 @@ def export_site(out_dir: Path, clinic: Clinic | None = None, workers: int | None
     A failed PDF is left out of the page (its cell says "Not available") and counted in
     the result; the others are still published.
     """
+    make_folder(out_dir)  # a clear error before any work if it cannot be made
     builder = Builder(content_dir, templates_dir)
     jobs = _jobs(builder, clinic)
     result = run_pack(Pack(out_dir / PDF_DIR, list(jobs.values()), clinic), out_dir / PDF_DIR,
