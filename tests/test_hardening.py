@@ -571,3 +571,58 @@ def test_the_server_itself_answers_errors_securely_and_drains_on_sigterm(tmp_pat
     assert "Content-Security-Policy" in refused
     assert "Traceback" not in log and " 500 " not in log and "Ana" not in log
     assert "POST /personalised 200" in log and "GET / 503" in log
+
+
+def test_a_request_that_never_finishes_arriving_is_closed_at_the_deadline():
+    import time
+
+    from handouts.web import serve
+
+    class Channel:
+        def __init__(self, started, requests=()):
+            self.request_started, self.requests, self.will_close = started, list(requests), False
+
+    class Server:
+        def __init__(self, channels):
+            self.active_channels = dict(enumerate(channels))
+
+    class Idle:  # waitress's own idle check, which the deadline adds to
+        def maintenance(self, now):
+            self.checked = now
+
+    now = time.monotonic()
+    trickling = Channel(now - serve.REQUEST_DEADLINE - 1)  # a slowloris
+    arriving = Channel(now - 1)  # a request still coming in, within its time
+    answered = Channel(now - serve.REQUEST_DEADLINE - 1, requests=["complete"])  # served
+    idle = Channel(None)  # between requests: waitress's channel_timeout handles it
+    server = Server([trickling, arriving, answered, idle])
+    server.__class__ = type("S", (Server, Idle), {})
+    serve._close_overdue(server, time.time())
+    assert server.checked  # waitress's own check still ran
+    assert [c.will_close for c in (trickling, arriving, answered, idle)] == [
+        True, False, False, False]
+
+
+def test_a_channel_knows_when_its_unfinished_request_began():
+    from waitress.adjustments import Adjustments
+
+    from handouts.web.serve import LIMITS, _Channel
+
+    class Server:
+        def __init__(self):
+            self.tasks, self.active_channels = [], {}
+
+        def add_task(self, channel):
+            self.tasks.append(channel)
+
+    ours, theirs = socket.socketpair()
+    try:
+        channel = _Channel(Server(), ours, ("127.0.0.1", 1), Adjustments(**LIMITS), map={})
+        assert channel.request_started is None
+        channel.received(b"GET / HTTP/1.1\r\nHo")  # a request begins, and stalls
+        assert channel.request_started is not None
+        channel.received(b"st: x\r\n\r\n")  # and is complete: nothing is overdue
+        assert channel.request_started is None and len(channel.requests) == 1
+    finally:
+        ours.close()
+        theirs.close()

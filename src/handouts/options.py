@@ -92,6 +92,8 @@ def load_clinic(path: Path) -> Clinic:
         logo = (path.parent / model.logo).resolve()  # FileRef: no NUL byte can reach here
         if logo.suffix.lower() not in LOGO_SUFFIXES:
             raise ClinicError(f"{shown}:logo: {model.logo!r} must be a PNG, SVG or JPEG file")
+        if logo.exists() and not logo.is_file():
+            raise ClinicError(f"{shown}:logo: {logo} is not a file (a folder or a device?)")
         if not logo.is_file():
             raise ClinicError(f"{shown}:logo: file not found: {logo}")
     values = model.model_dump(exclude={"logo"})
