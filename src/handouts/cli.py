@@ -349,7 +349,9 @@ def serve_command(clinic: Path | None, host: str, port: int, workers: int,
     """Serve the patient download page (waitress; never in debug mode).
 
     Handouts without a name are made once and cached; with a name (the staff form) they
-    are made on demand and never stored. Stop with Ctrl-C.
+    are made on demand and never stored. Stop with Ctrl-C, or SIGTERM, which lets renders
+    under way finish first (new visitors are asked to come back). Each request is logged
+    as method, path, status and time; never a query string, form or name.
 
     \b
     Examples:
