@@ -241,6 +241,8 @@ BOMB = ("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a
     ("name: x\n" + BOMB, "too large"),
     ("name: x\nlogo: \"a\\0b.png\"\n", "logo: must be a file name without control characters"),
     ("name: x\nlogo: \"a\\nb.png\"\n", "logo: must be a file name without control characters"),
+    ("name: \"River\\0side\"\n", "name: must be one line of text, without control"),
+    ("name: x\nphone: \"555\\x1b[31m\"\n", "phone: must be one line of text"),
     ("name: x\nwhen: 2026-02-30\n", "a date that does not exist"),
     ("- just\n- a list\n", "must be a YAML mapping"),
 ])

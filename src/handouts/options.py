@@ -15,7 +15,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, StringConstraints
 
 from .errors import ChoiceError, ClinicError, OptionError
-from .schema import FIRST_DATE, LAST_DATE, FileRef, Strict, read_yaml, validate
+from .schema import FIRST_DATE, LAST_DATE, FileRef, OneLine, Strict, read_yaml, validate
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ PROFILES = {
                            "Large print (18 pt body, 22 pt+ headings, one column)"),
 }
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                      OneLine]
 # YAML reads `phone: 5550100` as a number; a clinic should not have to quote its phone.
 Phone = Annotated[ShortText, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
 LOGO_SUFFIXES = {".png", ".svg", ".jpg", ".jpeg"}
@@ -59,7 +60,8 @@ class ClinicFile(Strict):
     name: ShortText
     phone: Phone | None = None
     after_hours_phone: Phone | None = None
-    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)] | None = None
+    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=400),
+                       OneLine] | None = None
     website: ShortText | None = None
     logo: FileRef | None = None
     logo_alt: ShortText | None = None

@@ -28,10 +28,25 @@ def in_date_range(value: datetime.date) -> datetime.date:
     return value
 
 
+def _has_control(value: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 0x7F for ch in value)
+
+
 def _plain_path(value: str) -> str:
-    if any(ord(ch) < 32 or ch == "\x7f" for ch in value):
+    if _has_control(value):
         raise ValueError("must be a file name without control characters")
     return value
+
+
+def _one_line(value: str) -> str:
+    if _has_control(value):
+        raise ValueError("must be one line of text, without control characters")
+    return value
+
+
+# Text from a file that is printed on a handout (a clinic's name, phone, address): one
+# line, so no NUL byte, escape sequence or line break reaches the page or a log.
+OneLine = AfterValidator(_one_line)
 
 
 # A file named inside a YAML file (a logo, a clinic file, a patients CSV): one line of
