@@ -76,12 +76,19 @@ def test_an_output_folder_that_cannot_be_made_is_one_line(tmp_path, args, expect
     assert files_under(tmp_path) == before and blocker.read_text() == "not a folder"
 
 
-def test_pack_default_output_when_output_is_a_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize("args, expected", [
+    (["pack", "pack.yaml"], (1, "cannot write to folder output")),
+    (["site"], (1, "cannot write to folder output/site")),
+    (["build", "faq"], (2, "'output' is a file")),
+    (["build", "faq", "--patient", "Ana Diaz"], (2, "'output' is a file")),
+])
+def test_default_output_folders_when_output_is_a_file(tmp_path, monkeypatch, args, expected):
     monkeypatch.chdir(tmp_path)
     Path("output").write_text("a file where the folder should be")
     Path("pack.yaml").write_text(TINY_PACK)
-    line = one_line_error(run("pack", "pack.yaml"))
-    assert "cannot write to folder output" in line
+    code, says = expected
+    assert says in one_line_error(run(*args), code)
+    assert Path("output").read_text() == "a file where the folder should be"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write into a read-only folder")
