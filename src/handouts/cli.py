@@ -113,8 +113,10 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
               help="calendar, diary: the first day of treatment (default: write-in dates).")
 @click.option("--weeks", type=int, metavar="1-12",
               help="calendar, diary: how many weeks to cover (default: 4 and 2).")
-@click.option("--dose", "dose_text", metavar="TEXT",
-              help="calendar: the prescribed dose, shown instead of the label's example.")
+@click.option("--dose", "dose_text", metavar="TEXT", multiple=True,
+              help="calendar: the prescribed dose, printed on each day. Repeat it for a "
+                   "schedule: --dose \"90 mg\" --dose \"180 mg from day 8\". Without it, "
+                   "days carry no amount and a \"My dose\" line is left to fill in.")
 @click.option("--paper", type=click.Choice(PAPER_CHOICES, case_sensitive=False),
               default="letter", show_default=True, help="Paper size.")
 @click.option("--profile", type=click.Choice(PROFILE_CHOICES, case_sensitive=False),
@@ -126,7 +128,7 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
 @_dirs
 def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Path | None,
           patient: str | None, prescriber: str | None, when: str | None,
-          start: str | None, weeks: int | None, dose_text: str | None, paper: str,
+          start: str | None, weeks: int | None, dose_text: tuple[str, ...], paper: str,
           profile: str, output: Path | None, out_dir: Path, content_dir: Path | None,
           templates_dir: Path | None) -> None:
     """Build handouts as PDF files.
@@ -141,6 +143,8 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
       handouts build drug-sheet --drug Alunbrig       -> output/drug-sheet-brigatinib.pdf
       handouts build faq questions --paper a4 -o visit.pdf
       handouts build calendar --drug brigatinib --start 2026-12-01 --weeks 4
+      handouts build calendar --drug brigatinib --start 2026-12-01 \\
+          --dose "90 mg" --dose "180 mg from day 8"
       handouts build diary --drug lorlatinib --clinic clinic.yaml
       handouts build --all --clinic clinic.yaml       -> every handout into output/
     """

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pdf.py imports WeasyPrint, which only the workers need
     from ..pdf import RenderedPdf
 
 PERSONAL_FIELDS = {"patient": "Prepared for", "prescriber": "Prescriber"}
+DOSE_FIELDS = ("dose", "dose_change")  # the staff form's prescribed dose, then one change
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,12 @@ class RenderJob:
     start: str | None = None  # first day, for dated kinds (calendar, diary)
     patient: str | None = None
     prescriber: str | None = None
+    dose: tuple[str, ...] = ()  # the prescriber's dose steps (staff form, calendar only)
 
     @property
     def personalised(self) -> bool:
-        return self.patient is not None or self.prescriber is not None
+        # A prescribed dose is one patient's too: made on demand, never cached or shared.
+        return self.patient is not None or self.prescriber is not None or bool(self.dose)
 
     @property
     def label(self) -> str:
@@ -91,14 +94,26 @@ def parse_job(values: Mapping[str, str], builder: Builder, personal: bool) -> Re
                           "appear in a web address.")
     checked = {field: _check_name(field, value) if value else None
                for field, value in names.items()}
+    typed = ((values.get(name) or "").strip() for name in DOSE_FIELDS)
+    dose = tuple(text for text in typed if text)
+    if dose and not personal:
+        raise OptionError("A prescribed dose can only be added with the staff form.")
+    if dose and kind.name != "calendar":
+        dose = ()  # only the calendar prints a dose; other kinds ignore it, as with `start`
+    if dose:
+        try:
+            options_module.dose_steps(dose, label="Dose")
+        except OptionError as exc:
+            raise OptionError(f"{exc}. Write the first dose like “90 mg” and a change like "
+                              "“180 mg from day 8”.") from None
     return RenderJob(kind.name, drug if kind.needs_drug else None, paper, profile,
-                     start if kind.dated else None, **checked)
+                     start if kind.dated else None, **checked, dose=dose)
 
 
 def job_options(job: RenderJob, clinic: Clinic | None) -> Options:
     return Options(paper=paper_named(job.paper), profile=profile_named(job.profile),
                    clinic=clinic, personal=Personal(job.patient, job.prescriber),
-                   schedule=options_module.schedule(job.start))
+                   schedule=options_module.schedule(job.start, dose=job.dose))
 
 
 def file_name(job: RenderJob, builder: Builder) -> str:
