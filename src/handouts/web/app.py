@@ -1,7 +1,9 @@
 """The download page as a Flask app: a thin layer over the library.
 
-Routes: `/` (the page), `/download` (GET, non-personalised, cached), `/personalised` (POST,
-staff only, never cached or stored), `/static/<name>` (a fixed set of files). Everything a
+Routes: `/` (the page), `/download` (GET, non-personalised, cached), `/pdf/<name>` (the
+same blank handouts at the stable addresses QR codes and `handouts site` use),
+`/personalised` (POST, staff only, never cached or stored), `/static/<name>` (a fixed set
+of files). Everything a
 person sends is checked against allow-lists in jobs.parse_job; errors get a friendly page.
 """
 
@@ -19,6 +21,7 @@ from ..build import Builder
 from ..errors import ChoiceError, OptionError
 from ..options import Clinic
 from . import pages
+from .jobs import published_jobs
 from .pool import Busy, Downloads, Pdf, RenderPool, TooSlow
 
 LOGGER = logging.getLogger("handouts.web")
@@ -74,6 +77,7 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
     statics = {name: (path.read_bytes(), _media_type(name))
                for name, path in pages.static_files(clinic).items()}
     logo = pages.logo_name(clinic)
+    published = published_jobs(builder)
 
     app = Flask(__name__, static_folder=None)
     app.config.update(DEBUG=False, MAX_CONTENT_LENGTH=16 * 1024)
@@ -119,9 +123,7 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
         response.headers["Cache-Control"] = "no-cache"
         return response
 
-    @app.get("/download")
-    def download() -> Response:
-        job = downloads.parse(request.args, personal=False)
+    def send_cached(job) -> Response:
         pdf = render(downloads.cached, job)
         if request.if_none_match.contains(pdf.sha256):
             response = Response(status=304)
@@ -130,6 +132,19 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
         response.set_etag(pdf.sha256)
         response.headers["Cache-Control"] = f"public, max-age={PDF_MAX_AGE}"
         return response
+
+    @app.get("/download")
+    def download() -> Response:
+        return send_cached(downloads.parse(request.args, personal=False))
+
+    @app.get("/pdf/<name>")
+    def published_pdf(name: str) -> Response:
+        # The same stable address `handouts site` writes and printed QR codes carry; only
+        # names in the fixed list are answered, so no path is ever joined or resolved.
+        job = published.get(name)
+        if job is None:
+            return error_page(404)
+        return send_cached(job)
 
     @app.post("/personalised")
     def personalised() -> Response:

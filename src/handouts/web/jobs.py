@@ -18,6 +18,7 @@ from .. import options as options_module
 from ..build import Builder, default_name
 from ..context import content_files
 from ..errors import OptionError
+from ..kinds import KINDS
 from ..kinds import kind as kind_named
 from ..options import Clinic, Options, Personal
 from ..options import paper as paper_named
@@ -93,6 +94,22 @@ def parse_job(values: Mapping[str, str], builder: Builder, personal: bool) -> Re
                for field, value in names.items()}
     return RenderJob(kind.name, drug if kind.needs_drug else None, paper, profile,
                      start if kind.dated else None, **checked)
+
+
+def published_jobs(builder: Builder) -> dict[str, RenderJob]:
+    """Every blank handout by its published file name (links.pdf_path): what `/pdf/<name>`
+    answers on the server and what `handouts site` writes into pdf/, so a printed QR code
+    works with either."""
+    from ..options import PAPERS, PROFILES
+
+    found = {}
+    for kind in KINDS.values():
+        for drug in builder.library.drugs if kind.needs_drug else [None]:
+            for paper in PAPERS:
+                for profile in PROFILES:
+                    job = RenderJob(kind.name, drug, paper, profile)
+                    found[file_name(job, builder)] = job
+    return found
 
 
 def job_options(job: RenderJob, clinic: Clinic | None) -> Options:

@@ -13,12 +13,11 @@ from pathlib import Path
 
 from ..build import Builder, default_name
 from ..kinds import KINDS
+from ..links import PDF_DIR
 from ..options import PAPERS, PROFILES, Clinic
 from ..pack import Job, Pack, PackResult, run_pack
 from ..pdf import write_atomic
 from . import pages
-
-PDF_DIR = "pdf"
 
 
 @dataclass(frozen=True)
