@@ -115,6 +115,15 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
               help="calendar, diary: how many weeks to cover (default: 4 and 2).")
 @click.option("--dose", "dose_text", metavar="TEXT",
               help="calendar: the prescribed dose, shown instead of the label's example.")
+@click.option("--ics", is_flag=True,
+              help="calendar: also write FILE.ics beside the PDF, daily dose reminders for a "
+                   "phone's calendar (needs --start).")
+@click.option("--remind", "remind", multiple=True, metavar="HH:MM",
+              help="--ics: a reminder time; give it once per daily dose (default 08:00, and "
+                   "20:00 for twice-daily medicines).")
+@click.option("--tz", metavar="ZONE",
+              help="--ics: pin the times to this time zone (e.g. America/New_York); default: "
+                   "floating local time, 8 am wherever the phone is.")
 @click.option("--paper", type=click.Choice(PAPER_CHOICES, case_sensitive=False),
               default="letter", show_default=True, help="Paper size.")
 @click.option("--profile", type=click.Choice(PROFILE_CHOICES, case_sensitive=False),
@@ -126,7 +135,8 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
 @_dirs
 def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Path | None,
           patient: str | None, prescriber: str | None, when: str | None,
-          start: str | None, weeks: int | None, dose_text: str | None, paper: str,
+          start: str | None, weeks: int | None, dose_text: str | None, ics: bool,
+          remind: tuple[str, ...], tz: str | None, paper: str,
           profile: str, output: Path | None, out_dir: Path, content_dir: Path | None,
           templates_dir: Path | None) -> None:
     """Build handouts as PDF files.
@@ -141,6 +151,8 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
       handouts build drug-sheet --drug Alunbrig       -> output/drug-sheet-brigatinib.pdf
       handouts build faq questions --paper a4 -o visit.pdf
       handouts build calendar --drug brigatinib --start 2026-12-01 --weeks 4
+      handouts build calendar --drug alectinib --start 2026-12-01 --ics --remind 07:30 \\
+          --remind 19:30                              -> also the .ics reminders
       handouts build diary --drug lorlatinib --clinic clinic.yaml
       handouts build --all --clinic clinic.yaml       -> every handout into output/
     """
@@ -161,6 +173,9 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
                       personal=personal(patient, prescriber, when),
                       schedule=schedule(start, weeks, dose_text))
     builder = Builder(content_dir, templates_dir)
+    reminders = None
+    if ics or remind or tz:
+        reminders = _reminders(builder, kinds, build_all, drug, options, ics, remind, tz)
     results = (builder.build_all(options, out_dir) if build_all
                else [builder.build(list(kinds), drug, options, output, out_dir)])
     failures = 0
@@ -173,8 +188,35 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
             click.echo(f"wrote {result.path} ({result.pages} {pages})")
             for warning in result.warnings:
                 click.echo(f"handouts: warning: {result.path.name}: {warning}", err=True)
+            if reminders is not None:
+                from .pdf import write_atomic
+
+                write_atomic(result.path.with_suffix(".ics"), reminders)
+                click.echo(f"wrote {result.path.with_suffix('.ics')} (dose reminders)")
     if failures:
         sys.exit(1)
+
+
+def _reminders(builder, kinds, build_all, drug, options, ics, remind, tz) -> bytes:
+    """The .ics bytes for `build calendar --ics`, checked before any PDF is made."""
+    from datetime import UTC, datetime
+
+    from .errors import OptionError
+    from .reminders import reminder_calendar, reminder_times, steps_from
+
+    if not ics:
+        raise OptionError("--remind and --tz are for --ics")
+    if build_all or "calendar" not in [k.lower() for k in kinds]:
+        raise OptionError("--ics writes reminders for a calendar: build calendar --drug NAME")
+    if options.schedule.start is None:
+        raise OptionError("--ics needs --start: reminders begin on the first day")
+    medicine = builder.library.drug(drug) if drug else None
+    if medicine is None:
+        raise OptionError("calendar needs --drug")
+    weeks = options.schedule.weeks or KINDS["calendar"].default_weeks
+    return reminder_calendar(medicine, options.schedule.start, weeks,
+                             reminder_times(medicine, remind), steps_from(options.schedule),
+                             datetime.now(UTC), options.personal.patient, tz)
 
 
 @cli.command("check")

@@ -21,7 +21,7 @@ from ..build import Builder
 from ..errors import ChoiceError, OptionError
 from ..options import Clinic
 from . import pages
-from .jobs import published_jobs
+from .jobs import calendar_file, published_jobs
 from .pool import Busy, Downloads, Pdf, RenderPool, TooSlow
 
 LOGGER = logging.getLogger("handouts.web")
@@ -87,6 +87,7 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
         urls = {"css": url_for("static_file", name="site.css"),
                 "logo": url_for("static_file", name=logo) if logo else None,
                 "home": url_for("index"), "download": url_for("download"),
+                "reminders": url_for("reminders"),
                 "personalised": url_for("personalised")}
         context = pages.page_context(builder.library, clinic, urls, **extra)
         return Response(pages.render(env, template, context), status, mimetype="text/html")
@@ -145,6 +146,19 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
         if job is None:
             return error_page(404)
         return send_cached(job)
+
+    @app.get("/reminders")
+    def reminders() -> Response:
+        # Dose reminders (.ics) for a dated calendar. No name can be given here, so the file
+        # never holds one; times are the defaults unless `remind=HH:MM` is repeated.
+        job = downloads.parse({**request.args.to_dict(), "kind": "calendar"}, personal=False)
+        if job.start is None:
+            raise OptionError("Please choose a first day: reminders start on that day.")
+        data, filename = calendar_file(builder, job, request.args.getlist("remind"))
+        response = Response(data, mimetype="text/calendar")
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
     @app.post("/personalised")
     def personalised() -> Response:

@@ -138,3 +138,18 @@ def input_key(job: RenderJob, builder: Builder, fixed: dict) -> str:
 def render_job(builder: Builder, clinic: Clinic | None, job: RenderJob) -> RenderedPdf:
     """Render one handout to bytes, in a worker (process, or thread in tests)."""
     return builder.render(builder.plan([job.kind], job.drug), job_options(job, clinic))[1]
+
+
+def calendar_file(builder: Builder, job: RenderJob, remind: list[str]) -> tuple[bytes, str]:
+    """The .ics reminders for a dated calendar job, and its file name (the PDF's, .ics)."""
+    from datetime import UTC, datetime
+
+    from ..reminders import reminder_calendar, reminder_times, steps_from
+
+    assert job.start is not None and job.drug is not None and not job.personalised
+    drug = builder.library.drug(job.drug)
+    options = job_options(job, None)
+    data = reminder_calendar(drug, options.schedule.start, KINDS["calendar"].default_weeks,
+                             reminder_times(drug, remind), steps_from(options.schedule),
+                             datetime.now(UTC))
+    return data, file_name(job, builder).removesuffix(".pdf") + ".ics"
