@@ -2,13 +2,15 @@
 
 Routes: `/` (the page), `/download` (GET, non-personalised, cached), `/pdf/<name>` (the
 same blank handouts at the stable addresses QR codes and `handouts site` use),
-`/personalised` (POST, staff only, never cached or stored), `/static/<name>` (a fixed set
-of files). Everything a
+`/personalised` (POST, staff only, never cached or stored), `/reminders` (a dated
+calendar's .ics), `/infobutton` (HL7 infobutton answers for an EHR), `/static/<name>` (a
+fixed set of files). Everything a
 person sends is checked against allow-lists in jobs.parse_job; errors get a friendly page.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import mimetypes
 import secrets
@@ -20,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 from ..build import Builder
 from ..errors import ChoiceError, OptionError
 from ..options import Clinic
-from . import pages
+from . import infobutton, pages
 from .jobs import calendar_file, published_jobs
 from .pool import Busy, Downloads, Pdf, RenderPool, TooSlow
 
@@ -159,6 +161,22 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
         response.headers["Cache-Control"] = "no-cache"
         return response
+
+    @app.get("/infobutton")
+    def infobutton_answer() -> Response:
+        # HL7 infobutton (URL-based): an EHR asks by RxNorm code or drug name; see
+        # web/infobutton.py for the parameters. Links are absolute, for the EHR's browser.
+        asked = infobutton.parse(request.args)
+        drug = infobutton.find_drug(builder, asked)
+        if drug is None:
+            body = infobutton.not_found(builder, asked)
+            if asked.json:
+                return Response(json.dumps(body), 404, mimetype="application/json")
+            return error_page(404, body["error"]["message"])
+        feed = infobutton.answer(builder, drug, asked, lambda path: request.url_root + path)
+        if asked.json:
+            return Response(json.dumps(feed), mimetype="application/json")
+        return page("infobutton.html.j2", feed=feed["feed"], page_title=feed["feed"]["title"])
 
     @app.post("/personalised")
     def personalised() -> Response:
