@@ -124,6 +124,12 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
 @click.option("--tz", metavar="ZONE",
               help="--ics: pin the times to this time zone (e.g. America/New_York); default: "
                    "floating local time, 8 am wherever the phone is.")
+@click.option("--fhir", is_flag=True,
+              help="Also write NAME.fhir.json beside each PDF: a FHIR R4 DocumentReference "
+                   "for an EHR (the PDF inside, with its SHA-1 hash).")
+@click.option("--patient-id", metavar="[SYSTEM|]ID",
+              help="--fhir: the patient's identifier in the EHR, as the document's subject "
+                   "(never a name).")
 @click.option("--paper", type=click.Choice(PAPER_CHOICES, case_sensitive=False),
               default="letter", show_default=True, help="Paper size.")
 @click.option("--profile", type=click.Choice(PROFILE_CHOICES, case_sensitive=False),
@@ -136,7 +142,8 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
 def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Path | None,
           patient: str | None, prescriber: str | None, when: str | None,
           start: str | None, weeks: int | None, dose_text: str | None, ics: bool,
-          remind: tuple[str, ...], tz: str | None, paper: str,
+          remind: tuple[str, ...], tz: str | None, fhir: bool, patient_id: str | None,
+          paper: str,
           profile: str, output: Path | None, out_dir: Path, content_dir: Path | None,
           templates_dir: Path | None) -> None:
     """Build handouts as PDF files.
@@ -172,6 +179,11 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
                       clinic=load_clinic(clinic) if clinic else None,
                       personal=personal(patient, prescriber, when),
                       schedule=schedule(start, weeks, dose_text))
+    from .fhir import patient_identifier
+
+    if patient_id and not fhir:
+        raise OptionError("--patient-id is for --fhir")
+    subject = patient_identifier(patient_id)
     builder = Builder(content_dir, templates_dir)
     reminders = None
     if ics or remind or tz:
@@ -193,8 +205,23 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
 
                 write_atomic(result.path.with_suffix(".ics"), reminders)
                 click.echo(f"wrote {result.path.with_suffix('.ics')} (dose reminders)")
+            if fhir:
+                _write_fhir(builder, result, options, subject)
     if failures:
         sys.exit(1)
+
+
+def _write_fhir(builder, built, options, subject) -> None:
+    """NAME.fhir.json beside a PDF just written."""
+    from datetime import UTC, datetime
+
+    from .fhir import document_reference, reference_path, to_json
+    from .pdf import write_atomic
+
+    resource = document_reference(built.path.read_bytes(), built.title, list(built.parts),
+                                  builder, options, datetime.now(UTC), subject)
+    write_atomic(reference_path(built.path), to_json(resource))
+    click.echo(f"wrote {reference_path(built.path)} (FHIR DocumentReference)")
 
 
 def _reminders(builder, kinds, build_all, drug, options, ics, remind, tz) -> bytes:
@@ -290,7 +317,8 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
     from .pack import merge as merge_pdfs
     from .pack import shard as shard_jobs
 
-    pack = load_pack(pack_file, Builder(content_dir, templates_dir))
+    builder = Builder(content_dir, templates_dir)
+    pack = load_pack(pack_file, builder)
     if shard:
         match = re.fullmatch(r"(\d+)/(\d+)", shard)
         if not match or not 1 <= int(match[1]) <= int(match[2]):
@@ -307,6 +335,17 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
         result = run_pack(pack, target, workers, force, content_dir, templates_dir)
     if merge:
         click.echo(f"wrote {merge_pdfs(result, target)}")
+    if pack.fhir:
+        from datetime import UTC, datetime
+
+        from .fhir import pack_references
+        from .pdf import write_atomic
+
+        references = pack_references(builder, pack.jobs, result.entries, target,
+                                     datetime.now(UTC))
+        for path, data in references:
+            write_atomic(path, data)
+        click.echo(f"wrote {len(references)} FHIR DocumentReferences (NAME.fhir.json)")
     for entry in result.entries:
         if entry["status"] == "failed":
             # Only the job's name or row number: never patient data.
