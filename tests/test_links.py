@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from conftest import pdf_text
 from handouts.cli import cli
 from handouts.options import PAPERS, PROFILES, Options, load_clinic, personal, schedule
+from handouts.pack import Pack, run_pack
 from handouts.web import create_app, jobs
 from handouts.web.site import _jobs
 
@@ -138,3 +139,17 @@ def _structure(pdf: pikepdf.Pdf) -> list:
 
     walk(pdf.Root.StructTreeRoot)
     return found
+
+
+def test_site_and_serve_publish_the_same_pdf_at_the_same_address(builder, tmp_path):
+    """What a printed code opens is the same file whichever way the clinic publishes."""
+    clinic = load_clinic(online_clinic(tmp_path))
+    job = _jobs(builder, clinic)[("calendar", "ceritinib", "a4", "standard")]
+    out = tmp_path / "site" / "pdf"
+    run_pack(Pack(out, [job], clinic), out, workers=1)
+    app = create_app(clinic, workers=1, in_process=True)
+    try:
+        served = app.test_client().get("/pdf/calendar-ceritinib-a4.pdf")
+    finally:
+        app.extensions["handouts"].close()
+    assert served.data == (out / "calendar-ceritinib-a4.pdf").read_bytes()
