@@ -32,6 +32,7 @@ class Built:
     pages: int
     size: int
     warnings: tuple[str, ...] = ()
+    parts: tuple[Part, ...] = ()  # what it holds, for sidecar files (FHIR)
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class Builder:
         title, rendered = self.render(parts, options)
         write_atomic(target, rendered.data)
         return Built(target, title, rendered.pages, len(rendered.data),
-                     tuple(rendered.warnings))
+                     tuple(rendered.warnings), tuple(parts))
 
     def render(self, parts: list[Part], options: Options):
         """The PDF's title and bytes (a pdf.RenderedPdf), in memory: nothing is written."""

@@ -117,6 +117,21 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
               help="calendar: the prescribed dose, printed on each day. Repeat it for a "
                    "schedule: --dose \"90 mg\" --dose \"180 mg from day 8\". Without it, "
                    "days carry no amount and a \"My dose\" line is left to fill in.")
+@click.option("--ics", is_flag=True,
+              help="calendar: also write FILE.ics beside the PDF, daily dose reminders for a "
+                   "phone's calendar (needs --start).")
+@click.option("--remind", "remind", multiple=True, metavar="HH:MM",
+              help="--ics: a reminder time; give it once per daily dose (default 08:00, and "
+                   "20:00 for twice-daily medicines).")
+@click.option("--tz", metavar="ZONE",
+              help="--ics: pin the times to this time zone (e.g. America/New_York); default: "
+                   "floating local time, 8 am wherever the phone is.")
+@click.option("--fhir", is_flag=True,
+              help="Also write NAME.fhir.json beside each PDF: a FHIR R4 DocumentReference "
+                   "for an EHR (the PDF inside, with its SHA-1 hash).")
+@click.option("--patient-id", metavar="[SYSTEM|]ID",
+              help="--fhir: the patient's identifier in the EHR, as the document's subject "
+                   "(never a name).")
 @click.option("--paper", type=click.Choice(PAPER_CHOICES, case_sensitive=False),
               default="letter", show_default=True, help="Paper size.")
 @click.option("--profile", type=click.Choice(PROFILE_CHOICES, case_sensitive=False),
@@ -128,7 +143,9 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
 @_dirs
 def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Path | None,
           patient: str | None, prescriber: str | None, when: str | None,
-          start: str | None, weeks: int | None, dose_text: tuple[str, ...], paper: str,
+          start: str | None, weeks: int | None, dose_text: tuple[str, ...], ics: bool,
+          remind: tuple[str, ...], tz: str | None, fhir: bool, patient_id: str | None,
+          paper: str,
           profile: str, output: Path | None, out_dir: Path, content_dir: Path | None,
           templates_dir: Path | None) -> None:
     """Build handouts as PDF files.
@@ -145,6 +162,8 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
       handouts build calendar --drug brigatinib --start 2026-12-01 --weeks 4
       handouts build calendar --drug brigatinib --start 2026-12-01 \\
           --dose "90 mg" --dose "180 mg from day 8"
+      handouts build calendar --drug alectinib --start 2026-12-01 --ics --remind 07:30 \\
+          --remind 19:30                              -> also the .ics reminders
       handouts build diary --drug lorlatinib --clinic clinic.yaml
       handouts build --all --clinic clinic.yaml       -> every handout into output/
     """
@@ -164,7 +183,15 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
                       clinic=load_clinic(clinic) if clinic else None,
                       personal=personal(patient, prescriber, when),
                       schedule=schedule(start, weeks, dose_text))
+    from .fhir import patient_identifier
+
+    if patient_id and not fhir:
+        raise OptionError("--patient-id is for --fhir")
+    subject = patient_identifier(patient_id)
     builder = Builder(content_dir, templates_dir)
+    reminders = None
+    if ics or remind or tz:
+        reminders = _reminders(builder, kinds, build_all, drug, options, ics, remind, tz)
     results = (builder.build_all(options, out_dir) if build_all
                else [builder.build(list(kinds), drug, options, output, out_dir)])
     failures = 0
@@ -177,8 +204,50 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
             click.echo(f"wrote {result.path} ({result.pages} {pages})")
             for warning in result.warnings:
                 click.echo(f"handouts: warning: {result.path.name}: {warning}", err=True)
+            if reminders is not None:
+                from .pdf import write_atomic
+
+                write_atomic(result.path.with_suffix(".ics"), reminders)
+                click.echo(f"wrote {result.path.with_suffix('.ics')} (dose reminders)")
+            if fhir:
+                _write_fhir(builder, result, options, subject)
     if failures:
         sys.exit(1)
+
+
+def _write_fhir(builder, built, options, subject) -> None:
+    """NAME.fhir.json beside a PDF just written."""
+    from datetime import UTC, datetime
+
+    from .fhir import document_reference, reference_path, to_json
+    from .pdf import write_atomic
+
+    resource = document_reference(built.path.read_bytes(), built.title, list(built.parts),
+                                  builder, options, datetime.now(UTC), subject)
+    write_atomic(reference_path(built.path), to_json(resource))
+    click.echo(f"wrote {reference_path(built.path)} (FHIR DocumentReference)")
+
+
+def _reminders(builder, kinds, build_all, drug, options, ics, remind, tz) -> bytes:
+    """The .ics bytes for `build calendar --ics`, checked before any PDF is made."""
+    from datetime import UTC, datetime
+
+    from .errors import OptionError
+    from .reminders import reminder_calendar, reminder_times, steps_from
+
+    if not ics:
+        raise OptionError("--remind and --tz are for --ics")
+    if build_all or "calendar" not in [k.lower() for k in kinds]:
+        raise OptionError("--ics writes reminders for a calendar: build calendar --drug NAME")
+    if options.schedule.start is None:
+        raise OptionError("--ics needs --start: reminders begin on the first day")
+    medicine = builder.library.drug(drug) if drug else None
+    if medicine is None:
+        raise OptionError("calendar needs --drug")
+    weeks = options.schedule.weeks or KINDS["calendar"].default_weeks
+    return reminder_calendar(medicine, options.schedule.start, weeks,
+                             reminder_times(medicine, remind), steps_from(options.schedule),
+                             datetime.now(UTC), options.personal.patient, tz)
 
 
 @cli.command("check")
@@ -252,7 +321,8 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
     from .pack import merge as merge_pdfs
     from .pack import shard as shard_jobs
 
-    pack = load_pack(pack_file, Builder(content_dir, templates_dir))
+    builder = Builder(content_dir, templates_dir)
+    pack = load_pack(pack_file, builder)
     if shard:
         match = re.fullmatch(r"(\d+)/(\d+)", shard)
         if not match or not 1 <= int(match[1]) <= int(match[2]):
@@ -269,6 +339,17 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
         result = run_pack(pack, target, workers, force, content_dir, templates_dir)
     if merge:
         click.echo(f"wrote {merge_pdfs(result, target)}")
+    if pack.fhir:
+        from datetime import UTC, datetime
+
+        from .fhir import pack_references
+        from .pdf import write_atomic
+
+        references = pack_references(builder, pack.jobs, result.entries, target,
+                                     datetime.now(UTC))
+        for path, data in references:
+            write_atomic(path, data)
+        click.echo(f"wrote {len(references)} FHIR DocumentReferences (NAME.fhir.json)")
     for entry in result.entries:
         if entry["status"] == "failed":
             # Only the job's name or row number: never patient data.

@@ -12,9 +12,10 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BeforeValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from .errors import ChoiceError, ClinicError, OptionError
+from .links import check_site_url
 from .schema import Strict, read_yaml, validate
 
 
@@ -50,6 +51,7 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 # YAML reads `phone: 5550100` as a number; a clinic should not have to quote its phone.
 Phone = Annotated[ShortText, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
 LOGO_SUFFIXES = {".png", ".svg", ".jpg", ".jpeg"}
+SiteUrl = Annotated[ShortText, AfterValidator(check_site_url)]
 
 
 class ClinicFile(Strict):
@@ -62,6 +64,7 @@ class ClinicFile(Strict):
     website: ShortText | None = None
     logo: ShortText | None = None
     logo_alt: ShortText | None = None
+    site_url: SiteUrl | None = None  # where handouts are published: a QR code on each
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class Clinic:
     website: str | None = None
     logo: Path | None = None
     logo_alt: str | None = None
+    site_url: str | None = None  # no trailing slash; None prints no QR code
 
 
 def load_clinic(path: Path) -> Clinic:

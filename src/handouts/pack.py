@@ -60,6 +60,7 @@ class PackFile(Strict):
     patients: NonEmptyStr | None = None
     packet: Annotated[list[NonEmptyStr], Field(min_length=1)] = ["faq", "drug-sheet",
                                                                  "questions"]
+    fhir: bool = False  # also a FHIR DocumentReference (NAME.fhir.json) beside each PDF
 
 
 PATIENT_COLUMNS = ["name", "drug", "prescriber", "date", "paper", "start"]
@@ -95,6 +96,7 @@ class Pack:
     jobs: list[Job]
     clinic: Clinic | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)  # (label, message) of bad rows
+    fhir: bool = False  # write a FHIR DocumentReference beside each PDF (see fhir.py)
 
 
 def slugify(text: str, limit: int = 60) -> str:
@@ -196,7 +198,7 @@ def load_pack(path: Path, builder: Builder) -> Pack:
         except HandoutError as exc:
             raise HandoutError(f"{path}:packet: {exc}") from None
         jobs.extend(_patient_jobs(path.parent / model.patients, model, clinic, row_problems))
-    return Pack(path, jobs, clinic, row_problems)
+    return Pack(path, jobs, clinic, row_problems, fhir=model.fhir)
 
 
 def shard(jobs: list[Job], index: int, count: int) -> list[Job]:

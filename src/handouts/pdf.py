@@ -6,6 +6,7 @@ This is the only module that imports WeasyPrint (slow to import), so `handouts -
 
 from __future__ import annotations
 
+import base64
 import logging
 import mimetypes
 import os
@@ -29,6 +30,8 @@ class SafeFetcher(URLFetcher):
 
     WeasyPrint's default fetcher follows any URL, including http(s) and file:///etc/passwd
     through an attachment link. This one refuses everything else, and records what it refused.
+    Inline `data:image/...` URIs (the QR code) are decoded here: they carry their own bytes
+    and reach neither files nor the network.
     """
 
     def __init__(self, roots: Iterable[Path], files: Iterable[Path] = ()):
@@ -41,6 +44,8 @@ class SafeFetcher(URLFetcher):
         return path in self.files or any(path.is_relative_to(root) for root in self.roots)
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        if url.startswith("data:image/"):
+            return _data_image(url)
         parts = urlsplit(url)
         path = Path(unquote(parts.path)).resolve() if parts.scheme == "file" else None
         if path is None or parts.netloc not in ("", "localhost") or not self.allows(path):
@@ -49,6 +54,14 @@ class SafeFetcher(URLFetcher):
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return URLFetcherResponse(path.as_uri(), body=path.read_bytes(),
                                   headers={"Content-Type": media_type})
+
+
+def _data_image(url: str) -> URLFetcherResponse:
+    header, _, payload = url[len("data:"):].partition(",")
+    media_type = header.split(";")[0]
+    body = (base64.b64decode(payload) if header.endswith(";base64")
+            else unquote(payload).encode("utf-8"))
+    return URLFetcherResponse(url, body=body, headers={"Content-Type": media_type})
 
 
 @dataclass

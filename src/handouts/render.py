@@ -14,8 +14,9 @@ from typing import Any
 import fontpkg_atkinson_hyperlegible as atkinson
 import jinja2
 
-from .context import format_date
+from .context import Part, format_date
 from .errors import RenderError
+from .links import OnlineLink, online_link
 
 FONT_DIR = atkinson.ROOT / "files"
 FONT_FACES = [  # (file, weight, style)
@@ -48,6 +49,7 @@ class Renderer:
         )
         self.env.filters["longdate"] = format_date
         self.env.globals["asset"] = self.asset_url
+        self.env.globals["online"] = online
         self.env.globals["font_faces"] = [
             {"url": (FONT_DIR / name).as_uri(), "weight": weight, "style": style}
             for name, weight, style in FONT_FACES
@@ -75,3 +77,20 @@ class Renderer:
                               f"{exc.message}") from None
         except jinja2.UndefinedError as exc:
             raise RenderError(f"template uses a value that does not exist: {exc.message}") from None
+
+
+@jinja2.pass_context
+def online(context: jinja2.runtime.Context, part: dict[str, Any]) -> OnlineLink | None:
+    """Where this part lives online, for its QR code: None when the clinic has no site_url.
+
+    Always the blank, undated handout of the same kind, drug, paper and print size: never
+    a name or a date, whatever this PDF carries.
+    """
+    from .build import default_name  # build imports this module
+    from .options import Options
+
+    clinic = context["clinic"]
+    if clinic is None or not clinic.site_url:
+        return None
+    blank = Options(paper=context["paper"], profile=context["profile"])
+    return online_link(clinic.site_url, default_name([Part(part["kind"], part["drug"])], blank))

@@ -18,6 +18,7 @@ from .. import options as options_module
 from ..build import Builder, default_name
 from ..context import content_files
 from ..errors import OptionError
+from ..kinds import KINDS
 from ..kinds import kind as kind_named
 from ..options import Clinic, Options, Personal
 from ..options import paper as paper_named
@@ -110,6 +111,22 @@ def parse_job(values: Mapping[str, str], builder: Builder, personal: bool) -> Re
                      start if kind.dated else None, **checked, dose=dose)
 
 
+def published_jobs(builder: Builder) -> dict[str, RenderJob]:
+    """Every blank handout by its published file name (links.pdf_path): what `/pdf/<name>`
+    answers on the server and what `handouts site` writes into pdf/, so a printed QR code
+    works with either."""
+    from ..options import PAPERS, PROFILES
+
+    found = {}
+    for kind in KINDS.values():
+        for drug in builder.library.drugs if kind.needs_drug else [None]:
+            for paper in PAPERS:
+                for profile in PROFILES:
+                    job = RenderJob(kind.name, drug, paper, profile)
+                    found[file_name(job, builder)] = job
+    return found
+
+
 def job_options(job: RenderJob, clinic: Clinic | None) -> Options:
     return Options(paper=paper_named(job.paper), profile=profile_named(job.profile),
                    clinic=clinic, personal=Personal(job.patient, job.prescriber),
@@ -136,3 +153,18 @@ def input_key(job: RenderJob, builder: Builder, fixed: dict) -> str:
 def render_job(builder: Builder, clinic: Clinic | None, job: RenderJob) -> RenderedPdf:
     """Render one handout to bytes, in a worker (process, or thread in tests)."""
     return builder.render(builder.plan([job.kind], job.drug), job_options(job, clinic))[1]
+
+
+def calendar_file(builder: Builder, job: RenderJob, remind: list[str]) -> tuple[bytes, str]:
+    """The .ics reminders for a dated calendar job, and its file name (the PDF's, .ics)."""
+    from datetime import UTC, datetime
+
+    from ..reminders import reminder_calendar, reminder_times, steps_from
+
+    assert job.start is not None and job.drug is not None and not job.personalised
+    drug = builder.library.drug(job.drug)
+    options = job_options(job, None)
+    data = reminder_calendar(drug, options.schedule.start, KINDS["calendar"].default_weeks,
+                             reminder_times(drug, remind), steps_from(options.schedule),
+                             datetime.now(UTC))
+    return data, file_name(job, builder).removesuffix(".pdf") + ".ics"
