@@ -88,7 +88,7 @@ def test_a_bad_row_never_sinks_the_others_and_logs_no_patient_data(tmp_path):
 
 def test_extra_csv_columns_are_rejected(tmp_path, builder):
     (tmp_path / "patients.csv").write_text("name,drug,ssn\nAna,alectinib,123\n")
-    with pytest.raises(HandoutError, match="unknown: ssn"):
+    with pytest.raises(HandoutError, match="row 1: unknown column 'ssn'; columns may be"):
         load_pack(write_pack(tmp_path, "patients: patients.csv\n"), builder)
 
 
@@ -143,9 +143,9 @@ def test_sigterm_leaves_no_partial_pdf_a_valid_manifest_and_the_next_run_resumes
     command = [str(exe), "pack", str(pack), "--out", str(out), "--workers", "1"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
-    manifest = out / "manifest.json"
+    manifest, journal = out / "manifest.json", out / "manifest.journal"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not manifest.exists():
+    while time.monotonic() < deadline and not (journal.exists() and journal.stat().st_size):
         time.sleep(0.1)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)

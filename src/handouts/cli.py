@@ -248,7 +248,8 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
     from .pack import merge as merge_pdfs
     from .pack import shard as shard_jobs
 
-    pack = load_pack(pack_file, Builder(content_dir, templates_dir))
+    builder = Builder(content_dir, templates_dir)
+    pack = load_pack(pack_file, builder)
     if shard:
         match = re.fullmatch(r"(\d+)/(\d+)", shard)
         if not match or not 1 <= int(match[1]) <= int(match[2]):
@@ -260,9 +261,10 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
         with click.progressbar(length=len(pack.jobs), label="building", file=sys.stderr,
                                show_pos=True, show_eta=True) as bar:
             result = run_pack(pack, target, workers, force, content_dir, templates_dir,
-                              progress=lambda entry: bar.update(1))
+                              progress=lambda entry: bar.update(1), builder=builder)
     else:
-        result = run_pack(pack, target, workers, force, content_dir, templates_dir)
+        result = run_pack(pack, target, workers, force, content_dir, templates_dir,
+                          builder=builder)
     if merge:
         click.echo(f"wrote {merge_pdfs(result, target)}")
     for entry in result.entries:
@@ -273,6 +275,32 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
                f"in {time.perf_counter() - started:.1f} s -> {target}")
     if result.failed:
         sys.exit(1)
+
+
+@cli.group("manifest")
+def manifest_group() -> None:
+    """Work with pack manifests."""
+
+
+@manifest_group.command("combine")
+@click.argument("shard_dirs", nargs=-1, required=True,
+                type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the combined manifest.json and manifest.csv.")
+def manifest_combine(shard_dirs: tuple[Path, ...], out_dir: Path) -> None:
+    """Combine the manifests of a sharded pack (--shard K/N) into one.
+
+    Each entry's file is given relative to --out, e.g. shard-1/faq.pdf.
+
+    \b
+    Example:
+      handouts manifest combine out/shard-1 out/shard-2 out/shard-3 out/shard-4 --out out
+    """
+    from .manifest import combine
+
+    entries = combine(list(shard_dirs), out_dir)
+    click.echo(f"combined {len(entries)} jobs from {len(shard_dirs)} shards -> "
+               f"{out_dir / 'manifest.json'}")
 
 
 @cli.command("serve")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +17,7 @@ from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from .errors import OutputError
+from .files import write_atomic  # noqa: F401  (re-exported: callers import it from here)
 
 LOGGER = logging.getLogger("weasyprint")
 
@@ -95,29 +93,3 @@ class PdfWriter:
         finally:
             LOGGER.removeHandler(collect)
         return RenderedPdf(data, len(document.pages), collect.messages)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so that a reader sees either the old file or the whole new one.
-
-    The bytes go to a temporary file in the same folder, then a rename replaces the target;
-    a failure part-way removes the temporary file and leaves no partial PDF behind.
-    """
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
-    except OSError as exc:
-        raise OutputError(f"cannot write to folder {folder}: {exc.strerror}") from None
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {path}: {exc.strerror}") from None
-        raise
