@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -79,17 +79,34 @@ class PdfWriter:
     def __init__(self, roots: Iterable[Path]):
         self.roots = list(roots)
         self.font_config = FontConfiguration()
+        self._sheets: dict[Path, tuple[str, CSS]] = {}
 
     def render(self, html: str, base_dir: Path, extra_files: Iterable[Path] = (),
-               variant: str | None = "pdf/ua-1") -> RenderedPdf:
+               variant: str | None = "pdf/ua-1", stylesheets: Iterable[Path] = ()
+               ) -> RenderedPdf:
+        """`stylesheets` are applied after the HTML's own styles (which then must not link
+        them too); each is parsed once per writer and again only when its text changes."""
         fetcher = SafeFetcher(self.roots, extra_files)
         collect = _Collect()
         LOGGER.addHandler(collect)
         try:
             options = {"pdf_variant": variant, "pdf_tags": True}
+            sheets = [self._stylesheet(path, fetcher) for path in stylesheets]
             document = HTML(string=html, base_url=base_dir.as_uri() + "/",
-                            url_fetcher=fetcher).render(font_config=self.font_config, **options)
+                            url_fetcher=fetcher).render(font_config=self.font_config,
+                                                        stylesheets=sheets, **options)
             data = document.write_pdf(**options)
         finally:
             LOGGER.removeHandler(collect)
         return RenderedPdf(data, len(document.pages), collect.messages)
+
+    def _stylesheet(self, path: Path, fetcher: SafeFetcher) -> CSS:
+        # Keyed by the file's text, not just its name, so an edited --templates-dir
+        # stylesheet is never served stale by a long-lived worker.
+        text = path.read_text(encoding="utf-8")
+        cached = self._sheets.get(path)
+        if cached is None or cached[0] != text:
+            sheet = CSS(string=text, base_url=path.as_uri(), url_fetcher=fetcher,
+                        font_config=self.font_config)
+            cached = self._sheets[path] = (text, sheet)
+        return cached[1]
