@@ -181,6 +181,9 @@ def test_merged_print_file_has_every_handout_with_a_bookmark_each(tmp_path):
         "Ensartinib (Ensacove) (drug-sheet-ensartinib.pdf)"]
     assert merged.get_destination_page_number(top[1]) == len(parts[0].pages)
     assert any(isinstance(item, list) for item in merged.outline)
+    # Tagged like the handouts (tests/test_join.py checks the tree itself).
+    root = merged.trailer["/Root"]
+    assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]
 
 
 def test_pack_items_name_files_by_generic_name_and_reject_unknown_drugs(tmp_path, builder):

@@ -440,18 +440,15 @@ def _close(journal: Journal, out_dir: Path, entries: dict[str, dict]) -> None:
 
 
 def merge(result: PackResult, out_dir: Path, name: str = "pack.pdf") -> Path:
-    """One print-shop file of every built handout, in job order, one bookmark per handout."""
-    import io
+    """One print-shop file of every built handout, in job order, one bookmark per handout
+    (its own headings nested below), tagged like the handouts themselves (see join.py)."""
+    from .join import Part, join
 
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    for entry in result.entries:
-        if entry["status"] in ("built", "unchanged"):
-            title = entry.get("title") or entry["file"]
-            writer.append(out_dir / entry["file"], outline_item=f"{title} ({entry['file']})")
-    buffer = io.BytesIO()
-    writer.write(buffer)
+    parts = [Part(out_dir / entry["file"], f"{entry.get('title') or entry['file']} "
+                                           f"({entry['file']})")
+             for entry in result.entries if entry["status"] in ("built", "unchanged")]
     target = out_dir / name
-    write_atomic(target, buffer.getvalue())
+    if not parts:
+        raise HandoutError(f"no handout was built, so there is no {name} to write")
+    write_atomic(target, join(parts, f"Patient handouts: {out_dir.name}"))
     return target
