@@ -139,10 +139,12 @@ def _rename_link(annot: pikepdf.Object, prefix: str) -> None:
 def _copy(out: pikepdf.Pdf, value: pikepdf.Object) -> pikepdf.Object:
     """A foreign value in out: indirect objects through copy_foreign (which maps each one
     once, so an element reached twice stays one element), direct arrays item by item."""
-    if isinstance(value, Array) and not value.is_indirect:
-        return Array([_copy(out, item) for item in value])
-    if isinstance(value, (Dictionary, Array)) or getattr(value, "is_indirect", False):
+    if getattr(value, "is_indirect", False):
         return out.copy_foreign(value)
+    if isinstance(value, Array):
+        return Array([_copy(out, item) for item in value])
+    if isinstance(value, Dictionary):
+        return Dictionary({key: _copy(out, item) for key, item in value.items()})
     return value
 
 

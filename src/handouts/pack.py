@@ -32,14 +32,12 @@ from . import __version__
 from .build import Builder, default_name
 from .errors import ClinicError, HandoutError, OptionError
 from .files import remove_stale_parts, write_atomic
-from .manifest import MANIFEST, Journal, read_manifest, write_manifest
+from .manifest import Journal, read_manifest, write_manifest
 from .options import Clinic, Options, Personal, Schedule, load_clinic, personal, schedule
 from .options import paper as paper_named
 from .options import profile as profile_named
-from .patients import EXTRA, PATIENT_COLUMNS, UniqueNames, read_rows
+from .patients import EXTRA, UniqueNames, read_rows
 from .schema import NonEmptyStr, Strict, read_yaml, validate
-
-__all__ = ["MANIFEST", "PATIENT_COLUMNS", "Job", "Pack", "load_pack", "run_pack", "shard"]
 
 
 class PackItem(Strict):
