@@ -295,3 +295,12 @@ def test_the_templates_hash_follows_pdf_templates_not_the_web_page(tmp_path):
     assert _templates_sha256(Builder(templates_dir=tmp_path)) == base
     (tmp_path / "handout.css").write_text("body { color: #000000; }")
     assert _templates_sha256(Builder(templates_dir=tmp_path)) != base
+
+
+def test_merge_with_nothing_built_says_so_and_still_lists_the_failures(tmp_path):
+    (tmp_path / "patients.csv").write_text("name,drug,date\nAna,alectinib,not-a-date\n")
+    pack = write_pack(tmp_path, "patients: patients.csv\n")
+    result = pack_cli(str(pack), "--out", str(tmp_path / "out"), "--merge")
+    assert result.exit_code == 1
+    assert "no pack.pdf: no handout was built" in result.output
+    assert "failed row 2" in result.output and not (tmp_path / "out" / "pack.pdf").exists()

@@ -266,7 +266,8 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
         result = run_pack(pack, target, workers, force, content_dir, templates_dir,
                           builder=builder)
     if merge:
-        click.echo(f"wrote {merge_pdfs(result, target)}")
+        merged = merge_pdfs(result, target)
+        click.echo(f"wrote {merged}" if merged else "no pack.pdf: no handout was built")
     for entry in result.entries:
         if entry["status"] == "failed":
             # Only the job's name or row number: never patient data.

@@ -437,9 +437,10 @@ def _close(journal: Journal, out_dir: Path, entries: dict[str, dict]) -> None:
     write_manifest(out_dir, list(entries.values()))
 
 
-def merge(result: PackResult, out_dir: Path, name: str = "pack.pdf") -> Path:
+def merge(result: PackResult, out_dir: Path, name: str = "pack.pdf") -> Path | None:
     """One print-shop file of every built handout, in job order, one bookmark per handout
-    (its own headings nested below), tagged like the handouts themselves (see join.py)."""
+    (its own headings nested below), tagged like the handouts themselves (see join.py).
+    None when no handout was built: the failures are the news, not an empty file."""
     from .join import Part, join
 
     parts = [Part(out_dir / entry["file"], f"{entry.get('title') or entry['file']} "
@@ -447,6 +448,6 @@ def merge(result: PackResult, out_dir: Path, name: str = "pack.pdf") -> Path:
              for entry in result.entries if entry["status"] in ("built", "unchanged")]
     target = out_dir / name
     if not parts:
-        raise HandoutError(f"no handout was built, so there is no {name} to write")
+        return None
     write_atomic(target, join(parts, f"Patient handouts: {out_dir.name}"))
     return target
