@@ -95,6 +95,9 @@ def test_sigkill_stops_the_workers_and_the_next_run_resumes_from_the_journal(tmp
     stale.write_bytes(b"%PDF-1.7 half")
     keep = out / "south" / "notes.part"  # not our naming: not ours to delete
     keep.write_text("mine")
+    deep = out / "south" / "old" / ".faq.pdf.abcd_123.part"  # deeper than a pack writes
+    deep.parent.mkdir()
+    deep.write_text("not ours either")
     process = subprocess.Popen([handouts_exe(), "pack", str(pack), "--out", str(out),
                                 "--workers", "2"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
@@ -110,14 +113,14 @@ def test_sigkill_stops_the_workers_and_the_next_run_resumes_from_the_journal(tmp
     while time.monotonic() < deadline and any(alive(pid) for pid in workers):
         time.sleep(0.1)
     assert not any(alive(pid) for pid in workers), "workers outlived their killed parent"
-    assert not stale.exists() and keep.exists()
+    assert not stale.exists() and keep.exists() and deep.exists()
     finished = [json.loads(line) for line in journal.read_bytes().splitlines()
                 if line.endswith(b"}")]
     rerun = subprocess.run([handouts_exe(), "pack", str(pack), "--out", str(out)],
                            capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert f"unchanged {len(finished)}, failed 0" in rerun.stdout
-    assert not journal.exists() and not list(out.rglob(".*.part"))
+    assert not journal.exists() and not list(out.glob("*/.*.pdf.*.part"))
     assert len(json.loads((out / "manifest.json").read_text())["jobs"]) == 6
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from .errors import OutputError
 
-# mkstemp(prefix=".NAME.", suffix=".part") adds 8 characters from this alphabet.
-_PART = re.compile(r"\..+\.[a-z0-9_]{8}\.part")
+# mkstemp(prefix=".NAME.", suffix=".part") adds 8 characters from this alphabet; the
+# names a pack writes end in .pdf, .json or .csv.
+_PART = re.compile(r"\..+\.(pdf|json|csv)\.[a-z0-9_]{8}\.part")
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -45,10 +46,12 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def remove_stale_parts(folder: Path) -> int:
     """Delete temporary files that `write_atomic` left behind when its process was killed
-    outright (SIGKILL, power cut), in folder and its subfolders; only files of our naming
-    (".NAME.xxxxxxxx.part") that are regular files. Returns how many were removed."""
+    outright (SIGKILL, power cut), in folder and its direct subfolders (a pack's clinic
+    folders); only regular files of our naming (".NAME.pdf.xxxxxxxx.part"), never deeper,
+    so an --out pointed at a big folder by mistake is neither walked nor touched.
+    Returns how many were removed."""
     removed = 0
-    for path in folder.rglob(".*.part"):
+    for path in [*folder.glob(".*.part"), *folder.glob("*/.*.part")]:
         if _PART.fullmatch(path.name) and path.is_file() and not path.is_symlink():
             path.unlink(missing_ok=True)
             removed += 1
