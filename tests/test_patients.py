@@ -58,3 +58,18 @@ def test_unique_names_step_over_real_numbered_names_and_stay_linear():
     # 12,000 rows of one name: a counter per name, not a scan of every earlier name.
     names = [unique("same") for _ in range(12_000)]
     assert len(set(names)) == 12_000 and names[-1] == "packet-same-12000.pdf"
+
+
+def test_through_the_cli_a_bad_patients_file_is_one_line_and_exit_code_1(tmp_path):
+    from click.testing import CliRunner
+
+    from handouts.cli import cli
+
+    (tmp_path / "patients.csv").write_bytes(b"PK\x03\x04\x00\x00 an .xlsx saved as .csv")
+    (tmp_path / "pack.yaml").write_text("patients: patients.csv\n")
+    result = CliRunner().invoke(cli, ["pack", str(tmp_path / "pack.yaml"), "--out",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    [line] = result.output.strip().splitlines()
+    assert line.endswith("patients.csv: not a CSV text file (it holds binary data); "
+                         "save the spreadsheet as CSV")
