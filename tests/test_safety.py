@@ -72,7 +72,7 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("handouts.pdf.os.replace", broken_replace)
+    monkeypatch.setattr("handouts.files.os.replace", broken_replace)
     with pytest.raises(OutputError, match="No space left on device"):
         write_atomic(target, b"new")
     assert target.read_bytes() == b"old complete file"

@@ -205,7 +205,7 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
             for warning in result.warnings:
                 click.echo(f"handouts: warning: {result.path.name}: {warning}", err=True)
             if reminders is not None:
-                from .pdf import write_atomic
+                from .files import write_atomic
 
                 write_atomic(result.path.with_suffix(".ics"), reminders)
                 click.echo(f"wrote {result.path.with_suffix('.ics')} (dose reminders)")
@@ -220,7 +220,7 @@ def _write_fhir(builder, built, options, subject) -> None:
     from datetime import UTC, datetime
 
     from .fhir import document_reference, reference_path, to_json
-    from .pdf import write_atomic
+    from .files import write_atomic
 
     resource = document_reference(built.path.read_bytes(), built.title, list(built.parts),
                                   builder, options, datetime.now(UTC), subject)
@@ -334,16 +334,18 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
         with click.progressbar(length=len(pack.jobs), label="building", file=sys.stderr,
                                show_pos=True, show_eta=True) as bar:
             result = run_pack(pack, target, workers, force, content_dir, templates_dir,
-                              progress=lambda entry: bar.update(1))
+                              progress=lambda entry: bar.update(1), builder=builder)
     else:
-        result = run_pack(pack, target, workers, force, content_dir, templates_dir)
+        result = run_pack(pack, target, workers, force, content_dir, templates_dir,
+                          builder=builder)
     if merge:
-        click.echo(f"wrote {merge_pdfs(result, target)}")
+        merged = merge_pdfs(result, target)
+        click.echo(f"wrote {merged}" if merged else "no pack.pdf: no handout was built")
     if pack.fhir:
         from datetime import UTC, datetime
 
         from .fhir import pack_references
-        from .pdf import write_atomic
+        from .files import write_atomic
 
         references = pack_references(builder, pack.jobs, result.entries, target,
                                      datetime.now(UTC))
@@ -358,6 +360,32 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
                f"in {time.perf_counter() - started:.1f} s -> {target}")
     if result.failed:
         sys.exit(1)
+
+
+@cli.group("manifest")
+def manifest_group() -> None:
+    """Work with pack manifests."""
+
+
+@manifest_group.command("combine")
+@click.argument("shard_dirs", nargs=-1, required=True,
+                type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the combined manifest.json and manifest.csv.")
+def manifest_combine(shard_dirs: tuple[Path, ...], out_dir: Path) -> None:
+    """Combine the manifests of a sharded pack (--shard K/N) into one.
+
+    Each entry's file is given relative to --out, e.g. shard-1/faq.pdf.
+
+    \b
+    Example:
+      handouts manifest combine out/shard-1 out/shard-2 out/shard-3 out/shard-4 --out out
+    """
+    from .manifest import combine
+
+    entries = combine(list(shard_dirs), out_dir)
+    click.echo(f"combined {len(entries)} jobs from {len(shard_dirs)} shards -> "
+               f"{out_dir / 'manifest.json'}")
 
 
 @cli.command("serve")

@@ -9,18 +9,16 @@ from __future__ import annotations
 import base64
 import logging
 import mimetypes
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from .errors import OutputError
+from .files import write_atomic  # noqa: F401  (re-exported: callers import it from here)
 
 LOGGER = logging.getLogger("weasyprint")
 
@@ -94,43 +92,34 @@ class PdfWriter:
     def __init__(self, roots: Iterable[Path]):
         self.roots = list(roots)
         self.font_config = FontConfiguration()
+        self._sheets: dict[Path, tuple[str, CSS]] = {}
 
     def render(self, html: str, base_dir: Path, extra_files: Iterable[Path] = (),
-               variant: str | None = "pdf/ua-1") -> RenderedPdf:
+               variant: str | None = "pdf/ua-1", stylesheets: Iterable[Path] = ()
+               ) -> RenderedPdf:
+        """`stylesheets` are applied after the HTML's own styles (which then must not link
+        them too); each is parsed once per writer and again only when its text changes."""
         fetcher = SafeFetcher(self.roots, extra_files)
         collect = _Collect()
         LOGGER.addHandler(collect)
         try:
             options = {"pdf_variant": variant, "pdf_tags": True}
+            sheets = [self._stylesheet(path, fetcher) for path in stylesheets]
             document = HTML(string=html, base_url=base_dir.as_uri() + "/",
-                            url_fetcher=fetcher).render(font_config=self.font_config, **options)
+                            url_fetcher=fetcher).render(font_config=self.font_config,
+                                                        stylesheets=sheets, **options)
             data = document.write_pdf(**options)
         finally:
             LOGGER.removeHandler(collect)
         return RenderedPdf(data, len(document.pages), collect.messages)
 
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so that a reader sees either the old file or the whole new one.
-
-    The bytes go to a temporary file in the same folder, then a rename replaces the target;
-    a failure part-way removes the temporary file and leaves no partial PDF behind.
-    """
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
-    except OSError as exc:
-        raise OutputError(f"cannot write to folder {folder}: {exc.strerror}") from None
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {path}: {exc.strerror}") from None
-        raise
+    def _stylesheet(self, path: Path, fetcher: SafeFetcher) -> CSS:
+        # Keyed by the file's text, not just its name, so an edited --templates-dir
+        # stylesheet is never served stale by a long-lived worker.
+        text = path.read_text(encoding="utf-8")
+        cached = self._sheets.get(path)
+        if cached is None or cached[0] != text:
+            sheet = CSS(string=text, base_url=path.as_uri(), url_fetcher=fetcher,
+                        font_config=self.font_config)
+            cached = self._sheets[path] = (text, sheet)
+        return cached[1]

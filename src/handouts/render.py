@@ -50,6 +50,7 @@ class Renderer:
         self.env.filters["longdate"] = format_date
         self.env.globals["asset"] = self.asset_url
         self.env.globals["online"] = online
+        self.env.globals["link_stylesheets"] = True  # the PDF stage passes them itself
         self.env.globals["font_faces"] = [
             {"url": (FONT_DIR / name).as_uri(), "weight": weight, "style": style}
             for name, weight, style in FONT_FACES
@@ -62,9 +63,13 @@ class Renderer:
 
     def asset_url(self, name: str) -> str:
         """The file URL of a stylesheet or image, from the clinic's templates first."""
+        return self.asset_path(name).as_uri()
+
+    def asset_path(self, name: str) -> Path:
+        """The file of a stylesheet or image, from the clinic's templates first."""
         for folder in (self.override_dir, self.default_dir):
             if folder and (folder / name).is_file():
-                return (folder / name).as_uri()
+                return folder / name
         raise RenderError(f"asset not found in the templates folders: {name}")
 
     def render(self, context: dict[str, Any], template: str = "base.html.j2") -> str:

@@ -18,7 +18,7 @@ from ..kinds import KINDS
 from ..links import PDF_DIR
 from ..options import PAPERS, PROFILES, Clinic
 from ..pack import Job, Pack, PackResult, run_pack
-from ..pdf import write_atomic
+from ..files import write_atomic
 from . import infobutton, pages
 
 INFOBUTTON_DIR = "infobutton"
