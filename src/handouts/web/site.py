@@ -14,11 +14,11 @@ from pathlib import Path
 
 from ..build import Builder, default_name
 from ..codes import codes_for
+from ..files import write_atomic
 from ..kinds import KINDS
 from ..links import PDF_DIR
 from ..options import PAPERS, PROFILES, Clinic
 from ..pack import Job, Pack, PackResult, run_pack
-from ..files import write_atomic
 from . import infobutton, pages
 
 INFOBUTTON_DIR = "infobutton"
