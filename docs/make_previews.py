@@ -9,6 +9,7 @@ Uses pypdfium2 (installed with the test extras, through pdfplumber) to rasterise
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pypdfium2
@@ -19,6 +20,8 @@ from handouts.options import Clinic, Options, personal, schedule
 DOCS = Path(__file__).resolve().parent
 SAMPLES = [("faq", None, 0), ("drug-sheet", "brigatinib", 0), ("questions", None, 0),
            ("calendar", "brigatinib", 1), ("diary", "lorlatinib", 0)]
+# The calendar preview shows a prescriber's schedule: without one, no day carries a dose.
+PRESCRIBED = ("90 mg", "180 mg from day 8")
 WIDTH_PX = 520
 
 
@@ -30,7 +33,9 @@ def main() -> None:
                       schedule=schedule("2026-12-01"))
     with tempfile.TemporaryDirectory() as tmp:
         for kind, drug, page_index in SAMPLES:
-            built = builder.build([kind], drug, options, Path(tmp) / f"{kind}.pdf")
+            sample = (replace(options, schedule=schedule("2026-12-01", dose=PRESCRIBED))
+                      if kind == "calendar" else options)
+            built = builder.build([kind], drug, sample, Path(tmp) / f"{kind}.pdf")
             page = pypdfium2.PdfDocument(built.path)[page_index]
             scale = WIDTH_PX / page.get_width()
             target = DOCS / f"preview-{kind}.png"

@@ -54,7 +54,7 @@ def test_build_rerun_skip_edit_one_drug_and_force(tmp_path, content_copy):
     assert pack_cli(*args).output.startswith("built 0, unchanged 3, failed 0")
 
     drug = content_copy / "drugs" / "brigatinib.yaml"
-    drug.write_text(drug.read_text().replace('version: "1.0"', 'version: "1.1"'))
+    drug.write_text(drug.read_text().replace('version: "2.0"', 'version: "2.1"'))
     assert pack_cli(*args).output.startswith("built 1, unchanged 2, failed 0")
 
     (out / "questions.pdf").write_bytes(b"tampered")  # output no longer matches the manifest
@@ -88,7 +88,7 @@ def test_a_bad_row_never_sinks_the_others_and_logs_no_patient_data(tmp_path):
 
 def test_extra_csv_columns_are_rejected(tmp_path, builder):
     (tmp_path / "patients.csv").write_text("name,drug,ssn\nAna,alectinib,123\n")
-    with pytest.raises(HandoutError, match="unknown: ssn"):
+    with pytest.raises(HandoutError, match="row 1: unknown column 'ssn'; columns may be"):
         load_pack(write_pack(tmp_path, "patients: patients.csv\n"), builder)
 
 
@@ -143,9 +143,9 @@ def test_sigterm_leaves_no_partial_pdf_a_valid_manifest_and_the_next_run_resumes
     command = [str(exe), "pack", str(pack), "--out", str(out), "--workers", "1"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
-    manifest = out / "manifest.json"
+    manifest, journal = out / "manifest.json", out / "manifest.journal"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not manifest.exists():
+    while time.monotonic() < deadline and not (journal.exists() and journal.stat().st_size):
         time.sleep(0.1)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)
@@ -181,6 +181,9 @@ def test_merged_print_file_has_every_handout_with_a_bookmark_each(tmp_path):
         "Ensartinib (Ensacove) (drug-sheet-ensartinib.pdf)"]
     assert merged.get_destination_page_number(top[1]) == len(parts[0].pages)
     assert any(isinstance(item, list) for item in merged.outline)
+    # Tagged like the handouts (tests/test_join.py checks the tree itself).
+    root = merged.trailer["/Root"]
+    assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]
 
 
 def test_pack_items_name_files_by_generic_name_and_reject_unknown_drugs(tmp_path, builder):
@@ -292,3 +295,12 @@ def test_the_templates_hash_follows_pdf_templates_not_the_web_page(tmp_path):
     assert _templates_sha256(Builder(templates_dir=tmp_path)) == base
     (tmp_path / "handout.css").write_text("body { color: #000000; }")
     assert _templates_sha256(Builder(templates_dir=tmp_path)) != base
+
+
+def test_merge_with_nothing_built_says_so_and_still_lists_the_failures(tmp_path):
+    (tmp_path / "patients.csv").write_text("name,drug,date\nAna,alectinib,not-a-date\n")
+    pack = write_pack(tmp_path, "patients: patients.csv\n")
+    result = pack_cli(str(pack), "--out", str(tmp_path / "out"), "--merge")
+    assert result.exit_code == 1
+    assert "no pack.pdf: no handout was built" in result.output
+    assert "failed row 2" in result.output and not (tmp_path / "out" / "pack.pdf").exists()

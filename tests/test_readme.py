@@ -5,7 +5,8 @@ user), and does what its `# -> …` comment says.
 How: each command line (continuations joined; after `&&` too, e.g. `pip install . &&
 handouts pack …`) is run by bash in a temporary folder holding a copy of `packs/`, with the
 installed `handouts` first on PATH and the batch variables the sharding examples read set
-(SLURM_ARRAY_TASK_ID=1, JOB_COMPLETION_INDEX=1). `serve` lines are started, must print
+(the Slurm line runs once per array task, SLURM_ARRAY_TASK_ID=1 to 4, so that `manifest
+combine` finds every shard; JOB_COMPLETION_INDEX=1). `serve` lines are started, must print
 "serving on", answer the page, then stop on SIGTERM with exit code 0; if their port is
 taken by something else on this machine, that one command is skipped, saying so. Lines that
 only pass `handouts` to another program (`parallel … handouts …`) are not run.
@@ -48,7 +49,7 @@ COMMANDS = readme_commands()
 
 def _heavy(command: str) -> bool:
     """Commands that render tens of PDFs (about 3 minutes together on two cores)."""
-    return command.split()[1] in ("pack", "site") or " --all" in command
+    return command.split()[1] in ("pack", "site", "manifest") or " --all" in command
 
 
 def test_the_readme_has_commands_for_every_subcommand():
@@ -108,10 +109,14 @@ def test_every_readme_command_runs_as_written(command, workdir):
     if command.startswith("handouts serve"):
         _serve(command, workdir)
         return
-    done = subprocess.run(["bash", "-c", command], cwd=workdir, env=_env(),
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Traceback" not in done.stderr
+    # A Slurm line is one task of an array: run every task, as the array would.
+    tasks = ["1", "2", "3", "4"] if "SLURM_ARRAY_TASK_ID" in command else ["1"]
+    for task in tasks:
+        done = subprocess.run(["bash", "-c", command], cwd=workdir,
+                              env=_env() | {"SLURM_ARRAY_TASK_ID": task},
+                              capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
     promised = re.search(r"# -> (\S+)", command)
     if promised:
         target = workdir / promised[1]

@@ -33,6 +33,7 @@ class Built:
     pages: int
     size: int
     warnings: tuple[str, ...] = ()
+    parts: tuple[Part, ...] = ()  # what it holds, for sidecar files (FHIR)
 
 
 @dataclass(frozen=True)
@@ -132,15 +133,19 @@ class Builder:
             target = out_dir / default_name(parts, options)
             write_atomic(target, rendered.data)
         return Built(target, title, rendered.pages, len(rendered.data),
-                     tuple(rendered.warnings))
+                     tuple(rendered.warnings), tuple(parts))
 
     def render(self, parts: list[Part], options: Options):
         """The PDF's title and bytes (a pdf.RenderedPdf), in memory: nothing is written."""
         context = build_context(parts, self.library, options)
-        html = self.renderer.render(context)
+        # The stylesheets go to the PDF writer as files it parses once, not as <link>s
+        # that WeasyPrint would fetch and parse again for every render.
+        html = self.renderer.render(context | {"link_stylesheets": False})
         logo = options.clinic.logo if options.clinic else None
+        sheets = [self.renderer.asset_path(name)
+                  for name in ("handout.css", options.profile.stylesheet)]
         rendered = self.writer.render(html, self.renderer.default_dir,
-                                      extra_files=[logo] if logo else [])
+                                      extra_files=[logo] if logo else [], stylesheets=sheets)
         if logo and any(logo.as_uri() in w and "image" in w for w in rendered.warnings):
             # WeasyPrint only warns and leaves the logo out; a clinic's handout without its
             # logo (or with a broken one) is a failed job, not a quiet surprise at the printer.

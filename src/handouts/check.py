@@ -7,15 +7,31 @@ the check; warnings fail it only with strict=True.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .content import ContentFile, Drug, Library, ListBlock, NoteBlock, load_library
+from .content import (
+    ContentFile,
+    Drug,
+    DrugsBlock,
+    Library,
+    ListBlock,
+    NoteBlock,
+    StepsBlock,
+    load_library,
+)
 from .errors import ContentError
 from .readability import Score, score, words_in
+from .sources import problems as source_problems
 
 GRADE_LIMITS = {"faq": 8.0, "questions": 8.0, "drug-sheet": 9.0, "shared": 8.0}
+REVIEW_WARNING_DAYS = 60
+# How many ALK inhibitors there are comes from the drug files, never from prose: a new drug
+# must be a content-only change.
+_DRUG_COUNT = re.compile(r"\b(six|sixth|seven|seventh|five|fifth)\b[^.]{0,40}\b(ALK|inhibitor|"
+                         r"medicine|drug|pill)s?\b|\b[5-7]\s+(ALK|approved)\b", re.IGNORECASE)
 MEDICAL_WORDS = Path(__file__).with_name("medical_words.txt")
 
 
@@ -67,8 +83,12 @@ def _flatten(blocks) -> list[str]:
     for block in blocks:
         if isinstance(block, ListBlock):
             texts.extend(block.list)
+        elif isinstance(block, StepsBlock):
+            texts.extend(block.steps)
         elif isinstance(block, NoteBlock):
             texts.append(block.note)
+        elif isinstance(block, DrugsBlock):
+            continue
         else:
             texts.append(block)
     return texts
@@ -77,17 +97,19 @@ def _flatten(blocks) -> list[str]:
 def _drug_sections(drug: Drug) -> list[tuple[str, str, list[str]]]:
     effects = drug.common_side_effects
     return [
+        ("Key points", "key_points", list(drug.key_points)),
         ("What it is for", "what_it_is_for", _flatten(drug.what_it_is_for)),
         ("How to take it", "dose", [drug.dose.example, drug.food_text, *drug.how_to_take,
                                     drug.missed_dose, drug.vomited_dose]),
         ("Common side effects", "common_side_effects",
          [effects.note] + [t for e in effects.items for t in (e.name, e.plain, e.helps) if t]),
-        ("Call your care team", "call_right_away", list(drug.call_right_away)),
+        *([("Warning sign notes", "signs", notes)]
+          if (notes := [ref.note for ref in drug.signs if ref.note]) else []),
+        ("Tests and checks", "checks", list(drug.checks)),
         ("Medicines and foods", "check_with_team", list(drug.check_with_team)),
+        *([("Daily life", "daily_life", list(drug.daily_life))] if drug.daily_life else []),
         ("Pregnancy", "pregnancy", list(drug.pregnancy)),
-        *([("Side-effect diary", "diary", [*drug.diary.rows, *drug.diary.call_now,
-                                           *drug.diary.call_today, *drug.diary.next_visit])]
-          if drug.diary else []),
+        *([("Side-effect diary", "diary", list(drug.diary.rows))] if drug.diary else []),
     ]
 
 
@@ -96,7 +118,8 @@ def handout_sections(library: Library) -> dict[str, tuple[ContentFile, list[tupl
     """The text of every handout, section by section: {name: (file, [(title, field, texts)])}."""
     faq, questions, common = library.faq, library.questions, library.common
     handouts = {
-        "faq": (faq, [("Introduction", "intro", [faq.intro])]
+        "faq": (faq, [("Introduction", "intro", [faq.intro]),
+                      ("Key points", "key_points", list(faq.key_points))]
                 + [(s.question, f"sections.{n}", [s.question, *_flatten(s.body)])
                    for n, s in enumerate(faq.sections)]),
         "glossary": (library.glossary, [("Words to know", "terms",
@@ -104,9 +127,13 @@ def handout_sections(library: Library) -> dict[str, tuple[ContentFile, list[tupl
         "questions": (questions, [("Introduction", "intro", [questions.intro])]
                       + [(g.heading, f"groups.{n}", [g.heading, *g.questions])
                          for n, g in enumerate(questions.groups)]),
-        "shared": (common, [("Shared text", "urgent_signs",
+        "shared": (common, [("Shared text", "disclaimer",
                              [common.disclaimer, common.emergency, common.call_team_intro,
-                              *common.urgent_signs, *common.diary_rows])]),
+                              *common.diary_rows,
+                              *(p.alt for p in common.pictograms.values())])]),
+        "triage": (library.triage, [("When to call", "signs",
+                                     [*library.triage.levels.values(),
+                                      *(s.text for s in library.triage.signs)])]),
     }
     for drug in library.drugs.values():
         handouts[f"drug-sheet-{drug.id}"] = (drug, _drug_sections(drug))
@@ -133,6 +160,45 @@ def _limit(name: str) -> float:
     return GRADE_LIMITS.get(kind, GRADE_LIMITS["faq"])
 
 
+def _review_findings(library: Library, today: date) -> list[Finding]:
+    """A review due within 60 days warns; one past due fails: a clinic must not hand out
+    text nobody has signed off for longer than its own review cycle."""
+    findings = []
+    for file in [*library.files(), library.sources]:
+        where = f"{file.origin.shown}:review.next_review"
+        due = file.review.next_review
+        if due < today:
+            findings.append(Finding("error", where, f"review was due {due}: review the text "
+                                    "against the current labels, then update the review record"))
+        elif (due - today).days <= REVIEW_WARNING_DAYS:
+            findings.append(Finding("warning", where, f"review is due {due} "
+                                    f"(in {(due - today).days} days)"))
+    return findings
+
+
+def _source_findings(library: Library) -> list[Finding]:
+    findings = []
+    shown = library.sources.origin.shown
+    for n, source in enumerate(library.sources.entries):
+        for field_name, message in source_problems(source):
+            findings.append(Finding("error", f"{shown}:entries.{n}.{field_name}",
+                                    f"source {source.id!r} {message}"))
+    used = {s for f in library.files() for s in f.sources}
+    for n, source in enumerate(library.sources.entries):
+        if source.id not in used:
+            findings.append(Finding("warning", f"{shown}:entries.{n}",
+                                    f"source {source.id!r} is cited by no content file"))
+    return findings
+
+
+def _triage_findings(library: Library) -> list[Finding]:
+    used = {ref.id for drug in library.drugs.values() for ref in drug.signs}
+    used |= set(library.common.urgent_signs)
+    shown = library.triage.origin.shown
+    return [Finding("warning", f"{shown}:signs.{n}", f"sign {sign.id!r} is used by no handout")
+            for n, sign in enumerate(library.triage.signs) if sign.id not in used]
+
+
 def check_library(library: Library, today: date, max_age_days: int = 365) -> Report:
     report = Report()
     for file in library.files():
@@ -142,6 +208,9 @@ def check_library(library: Library, today: date, max_age_days: int = 365) -> Rep
                 "warning", f"{file.origin.shown}:last_checked",
                 f"last checked {file.last_checked} ({age} days ago, limit {max_age_days}); "
                 "re-check the facts against the sources, then update the date"))
+    report.findings.extend(_review_findings(library, today))
+    report.findings.extend(_source_findings(library))
+    report.findings.extend(_triage_findings(library))
     known = known_words(library)
     medical = _medical_words()
     for name, (file, sections) in handout_sections(library).items():
@@ -150,6 +219,12 @@ def check_library(library: Library, today: date, max_age_days: int = 365) -> Rep
             where = f"{file.origin.shown}:{where_field}"
             section = Section(title, where, score(texts, known))
             handout.sections.append(section)
+            for text in texts:
+                if _DRUG_COUNT.search(text):
+                    report.findings.append(Finding(
+                        "error", where, f"states how many ALK inhibitors there are "
+                        f"({_DRUG_COUNT.search(text)[0]!r}): use a {{drugs: approved}} block, "
+                        "so a new drug file updates the count"))
             for sentence in section.score.long_sentences:
                 report.findings.append(Finding(
                     "warning", where, f"sentence over 25 words: {sentence[:60]!r}…"))

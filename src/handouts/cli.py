@@ -62,6 +62,10 @@ class Eta:
         self.first: float | None = None
         self.latest: float | None = None
 
+    def skipped(self) -> None:
+        """A job that needed no worker (unchanged): it says nothing about the pace."""
+        self.total -= 1
+
     def finished(self) -> None:
         self.done += 1
         self.latest = self.clock()
@@ -160,8 +164,25 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
               help="calendar, diary: the first day of treatment (default: write-in dates).")
 @click.option("--weeks", type=int, metavar="1-12",
               help="calendar, diary: how many weeks to cover (default: 4 and 2).")
-@click.option("--dose", "dose_text", metavar="TEXT",
-              help="calendar: the prescribed dose, shown instead of the label's example.")
+@click.option("--dose", "dose_text", metavar="TEXT", multiple=True,
+              help="calendar: the prescribed dose, printed on each day. Repeat it for a "
+                   "schedule: --dose \"90 mg\" --dose \"180 mg from day 8\". Without it, "
+                   "days carry no amount and a \"My dose\" line is left to fill in.")
+@click.option("--ics", is_flag=True,
+              help="calendar: also write FILE.ics beside the PDF, daily dose reminders for a "
+                   "phone's calendar (needs --start).")
+@click.option("--remind", "remind", multiple=True, metavar="HH:MM",
+              help="--ics: a reminder time; give it once per daily dose (default 08:00, and "
+                   "20:00 for twice-daily medicines).")
+@click.option("--tz", metavar="ZONE",
+              help="--ics: pin the times to this time zone (e.g. America/New_York); default: "
+                   "floating local time, 8 am wherever the phone is.")
+@click.option("--fhir", is_flag=True,
+              help="Also write NAME.fhir.json beside each PDF: a FHIR R4 DocumentReference "
+                   "for an EHR (the PDF inside, with its SHA-1 hash).")
+@click.option("--patient-id", metavar="[SYSTEM|]ID",
+              help="--fhir: the patient's identifier in the EHR, as the document's subject "
+                   "(never a name).")
 @click.option("--paper", type=click.Choice(PAPER_CHOICES, case_sensitive=False),
               default="letter", show_default=True, help="Paper size.")
 @click.option("--profile", type=click.Choice(PROFILE_CHOICES, case_sensitive=False),
@@ -173,7 +194,9 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
 @_dirs
 def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Path | None,
           patient: str | None, prescriber: str | None, when: str | None,
-          start: str | None, weeks: int | None, dose_text: str | None, paper: str,
+          start: str | None, weeks: int | None, dose_text: tuple[str, ...], ics: bool,
+          remind: tuple[str, ...], tz: str | None, fhir: bool, patient_id: str | None,
+          paper: str,
           profile: str, output: Path | None, out_dir: Path, content_dir: Path | None,
           templates_dir: Path | None) -> None:
     """Build handouts as PDF files.
@@ -193,6 +216,10 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
       handouts build drug-sheet --drug Alunbrig       -> output/drug-sheet-brigatinib.pdf
       handouts build faq questions --paper a4 -o visit.pdf
       handouts build calendar --drug brigatinib --start 2026-12-01 --weeks 4
+      handouts build calendar --drug brigatinib --start 2026-12-01 \\
+          --dose "90 mg" --dose "180 mg from day 8"
+      handouts build calendar --drug alectinib --start 2026-12-01 --ics --remind 07:30 \\
+          --remind 19:30                              -> also the .ics reminders
       handouts build diary --drug lorlatinib --clinic packs/example-clinic.yaml
       handouts build --all --clinic packs/example-clinic.yaml   -> every handout in output/
     """
@@ -212,7 +239,15 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
                       clinic=load_clinic(clinic) if clinic else None,
                       personal=personal(patient, prescriber, when),
                       schedule=schedule(start, weeks, dose_text))
+    from .fhir import patient_identifier
+
+    if patient_id and not fhir:
+        raise OptionError("--patient-id is for --fhir")
+    subject = patient_identifier(patient_id)
     builder = Builder(content_dir, templates_dir)
+    reminders = None
+    if ics or remind or tz:
+        reminders = _reminders(builder, kinds, build_all, drug, options, ics, remind, tz)
     results = (builder.build_all(options, out_dir) if build_all
                else [builder.build(list(kinds), drug, options, output, out_dir)])
     failures = 0
@@ -225,8 +260,50 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
             click.echo(f"wrote {result.path} ({result.pages} {pages})")
             for warning in result.warnings:
                 click.echo(f"handouts: warning: {result.path.name}: {warning}", err=True)
+            if reminders is not None:
+                from .files import write_atomic
+
+                write_atomic(result.path.with_suffix(".ics"), reminders)
+                click.echo(f"wrote {result.path.with_suffix('.ics')} (dose reminders)")
+            if fhir:
+                _write_fhir(builder, result, options, subject)
     if failures:
         sys.exit(1)
+
+
+def _write_fhir(builder, built, options, subject) -> None:
+    """NAME.fhir.json beside a PDF just written."""
+    from datetime import UTC, datetime
+
+    from .fhir import document_reference, reference_path, to_json
+    from .files import write_atomic
+
+    resource = document_reference(built.path.read_bytes(), built.title, list(built.parts),
+                                  builder, options, datetime.now(UTC), subject)
+    write_atomic(reference_path(built.path), to_json(resource))
+    click.echo(f"wrote {reference_path(built.path)} (FHIR DocumentReference)")
+
+
+def _reminders(builder, kinds, build_all, drug, options, ics, remind, tz) -> bytes:
+    """The .ics bytes for `build calendar --ics`, checked before any PDF is made."""
+    from datetime import UTC, datetime
+
+    from .errors import OptionError
+    from .reminders import reminder_calendar, reminder_times, steps_from
+
+    if not ics:
+        raise OptionError("--remind and --tz are for --ics")
+    if build_all or "calendar" not in [k.lower() for k in kinds]:
+        raise OptionError("--ics writes reminders for a calendar: build calendar --drug NAME")
+    if options.schedule.start is None:
+        raise OptionError("--ics needs --start: reminders begin on the first day")
+    medicine = builder.library.drug(drug) if drug else None
+    if medicine is None:
+        raise OptionError("calendar needs --drug")
+    weeks = options.schedule.weeks or KINDS["calendar"].default_weeks
+    return reminder_calendar(medicine, options.schedule.start, weeks,
+                             reminder_times(medicine, remind), steps_from(options.schedule),
+                             datetime.now(UTC), options.personal.patient, tz)
 
 
 @cli.command("check")
@@ -300,7 +377,8 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
     from .pack import merge as merge_pdfs
     from .pack import shard as shard_jobs
 
-    pack = load_pack(pack_file, Builder(content_dir, templates_dir))
+    builder = Builder(content_dir, templates_dir)
+    pack = load_pack(pack_file, builder)
     if shard:
         match = re.fullmatch(r"(\d+)/(\d+)", shard)
         if not match or not 1 <= int(match[1]) <= int(match[2]):
@@ -314,15 +392,31 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
                                show_pos=True, show_eta=False,
                                item_show_func=lambda _: eta.text()) as bar:
             def progress(entry: dict) -> None:
-                eta.finished()
+                if entry["status"] == "unchanged":  # decided at once, no worker's pace
+                    eta.skipped()
+                else:
+                    eta.finished()
                 bar.update(1, entry)
 
             result = run_pack(pack, target, workers, force, content_dir, templates_dir,
-                              progress=progress)
+                              progress=progress, builder=builder)
     else:
-        result = run_pack(pack, target, workers, force, content_dir, templates_dir)
+        result = run_pack(pack, target, workers, force, content_dir, templates_dir,
+                          builder=builder)
     if merge:
-        click.echo(f"wrote {merge_pdfs(result, target)}")
+        merged = merge_pdfs(result, target)
+        click.echo(f"wrote {merged}" if merged else "no pack.pdf: no handout was built")
+    if pack.fhir:
+        from datetime import UTC, datetime
+
+        from .fhir import pack_references
+        from .files import write_atomic
+
+        references = pack_references(builder, pack.jobs, result.entries, target,
+                                     datetime.now(UTC))
+        for path, data in references:
+            write_atomic(path, data)
+        click.echo(f"wrote {len(references)} FHIR DocumentReferences (NAME.fhir.json)")
     for entry in result.entries:
         if entry["status"] == "failed":
             # Only the job's name or row number: never patient data.
@@ -331,6 +425,32 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
                f"in {time.perf_counter() - started:.1f} s -> {target}")
     if result.failed:
         sys.exit(1)
+
+
+@cli.group("manifest")
+def manifest_group() -> None:
+    """Work with pack manifests."""
+
+
+@manifest_group.command("combine")
+@click.argument("shard_dirs", nargs=-1, required=True,
+                type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the combined manifest.json and manifest.csv.")
+def manifest_combine(shard_dirs: tuple[Path, ...], out_dir: Path) -> None:
+    """Combine the manifests of a sharded pack (--shard K/N) into one.
+
+    Each entry's file is given relative to --out, e.g. shard-1/faq.pdf.
+
+    \b
+    Example:
+      handouts manifest combine out/shard-1 out/shard-2 out/shard-3 out/shard-4 --out out
+    """
+    from .manifest import combine
+
+    entries = combine(list(shard_dirs), out_dir)
+    click.echo(f"combined {len(entries)} jobs from {len(shard_dirs)} shards -> "
+               f"{out_dir / 'manifest.json'}")
 
 
 @cli.command("serve")

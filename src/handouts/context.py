@@ -11,11 +11,12 @@ from datetime import date
 from typing import Any
 
 from . import __version__
-from .content import ContentFile, Drug, Library
+from .content import LEVELS, ContentFile, Drug, Library
 from .errors import OptionError
-from .grids import calendar_grid, diary_grid, require_diary, require_schedule
+from .grids import calendar_grid, diary_grid, require_diary
 from .kinds import Kind, kind
 from .options import Options
+from .sources import citation
 
 CONTEXT_KEYS = {
     "document": "title, subject, author, keywords, lang and generator for the PDF metadata",
@@ -27,6 +28,8 @@ CONTEXT_KEYS = {
     "paper": "paper size (name, css_size)",
     "profile": "print profile (name, stylesheet)",
     "show_contents": "True when the PDF holds more than one part",
+    "alk_drugs": "approved ALK inhibitors from the drug files, and the date that list is as of",
+    "levels": "the triage levels' headings (emergency, call_now, next_visit)",
 }
 PART_KEYS = {
     "kind": "the Kind (name, template, label)",
@@ -37,7 +40,11 @@ PART_KEYS = {
     "checked": "the content's last_checked date, for the footer",
     "grid": "the calendar's or diary's grid (see grids.py), else None",
     "version": "the content's version, for the footer",
-    "sources": "the sources of every content file the part shows",
+    "sources": "sources.Citation (text, identifiers) of every source the part's files cite",
+    "review": "reviewed_on, reviewer and next_review (the soonest due of the part's files)",
+    "key_points": "the part's key points (FAQ and drug sheets), else an empty list",
+    "signs": "{level: [(Sign, note)]}: the part's warning signs by triage level",
+    "pictograms": "[(name, PictogramText)]: the pictures this part shows beside its text",
 }
 
 
@@ -62,24 +69,28 @@ def plan_parts(library: Library, kind_names: list[str], drug_name: str | None) -
     needing = [k.name for k in kinds if k.needs_drug]
     if needing and drug is None:
         raise OptionError(f"{needing[0]} needs --drug; choose from: {', '.join(library.drugs)}")
-    if drug is not None and "calendar" in needing:
-        require_schedule(drug)
     if drug is not None and "diary" in needing:
         require_diary(drug)
     return [Part(k, drug if k.needs_drug else None) for k in kinds]
 
 
 def _files_for(part: Part, library: Library) -> list[ContentFile]:
+    """The content files whose text a part shows: its own first, then shared ones (every
+    part shows warning signs, so triage.yaml is always among them)."""
     if part.drug is not None:
-        return [part.drug, library.common]
+        return [part.drug, library.common, library.triage]
     main = library.faq if part.kind.name == "faq" else library.questions
     extra = [library.glossary] if part.kind.name == "faq" else []
-    return [main, *extra, library.common]
+    # The FAQ lists the approved drugs from their files (name, brand, approval date).
+    drugs = list(library.drugs.values()) if part.kind.name == "faq" else []
+    return [main, *extra, library.common, library.triage, *drugs]
 
 
-def content_files(parts: list[Part], library: Library) -> list[ContentFile]:
-    """Every content file a PDF draws on, once each, for source lists and manifests."""
-    seen: dict[str, ContentFile] = {}
+def content_files(parts: list[Part], library: Library) -> list:
+    """Every content file a PDF depends on, once each (sources.yaml too: it words the
+    citations), for manifests and cache keys: an edit to one file rebuilds exactly the
+    handouts that use it."""
+    seen: dict[str, object] = {library.sources.origin.shown: library.sources}
     for part in parts:
         for file in _files_for(part, library):
             seen.setdefault(file.origin.shown, file)
@@ -95,16 +106,31 @@ def _grid(part: Part, library: Library, options: Options):
     return diary_grid(part.drug, library.common, options.schedule, weeks)
 
 
+def _signs(part: Part, library: Library) -> dict[str, list]:
+    """The part's warning signs, by triage level: the drug's own, or the general ones."""
+    refs = part.drug.signs if part.drug is not None else library.common.urgent_signs
+    return {level: library.signs(refs, level) for level in LEVELS}
+
+
+def _pictograms(part: Part, library: Library) -> list[tuple[str, Any]]:
+    if part.drug is None or part.kind.name != "drug-sheet":
+        return []
+    food = "with-food" if part.drug.food == "with_food" else "with-or-without-food"
+    names = dict.fromkeys([food, *part.drug.pictograms])
+    return [(name, library.common.pictograms[name]) for name in names]
+
+
 def _part_context(number: int, part: Part, library: Library, options: Options
                   ) -> dict[str, Any]:
     files = _files_for(part, library)
     main = files[0]
     # A calendar or diary is about a drug but is not its sheet: say which it is.
     title = f"{part.kind.label}: {main.title}" if part.kind.dated else main.title
-    # A drug sheet shows the drug's own urgent list, not common.yaml's, so it cites only
-    # the drug file; the shared text it does show (disclaimer, emergency line) has no facts.
-    cited = [part.drug] if part.drug is not None else files
-    sources = list(dict.fromkeys(s for f in cited for s in f.sources))
+    # A drug part's warning signs are its own drug's (from its label), so it cites only the
+    # drug file; the shared text it shows (disclaimer, emergency line) states no facts.
+    cited = [part.drug] if part.drug is not None else [f for f in files
+                                                        if not isinstance(f, Drug)]
+    due = min((f.review for f in files), key=lambda review: review.next_review)
     return {
         "kind": part.kind,
         "anchor": f"part-{number}-{part.slug}",
@@ -113,7 +139,13 @@ def _part_context(number: int, part: Part, library: Library, options: Options
         "drug": part.drug,
         "checked": max(f.last_checked for f in files),
         "version": main.version,
-        "sources": sources,
+        "sources": [citation(source) for source in library.cited(cited)],
+        "review": {"reviewed_on": main.review.reviewed_on, "reviewer": main.review.reviewer,
+                   "next_review": due.next_review},
+        "key_points": list(getattr(main, "key_points", []) if part.kind.name != "calendar"
+                           and part.kind.name != "diary" else []),
+        "signs": _signs(part, library),
+        "pictograms": _pictograms(part, library),
         "grid": _grid(part, library, options),
     }
 
@@ -147,6 +179,9 @@ def build_context(parts: list[Part], library: Library, options: Options) -> dict
         "paper": options.paper,
         "profile": options.profile,
         "show_contents": len(parts) > 1,
+        "alk_drugs": {"drugs": library.approved_drugs(),
+                      "as_of": max(d.last_checked for d in library.drugs.values())},
+        "levels": library.triage.levels,
     }
     assert set(context) == set(CONTEXT_KEYS)
     return context

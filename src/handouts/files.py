@@ -1,7 +1,8 @@
 """Output files: folders we make, names we choose, and writes that never lose a file.
 
 Every file handouts writes goes through here, so the rules hold everywhere (build, pack,
-site, manifests):
+site, manifests). It does not import WeasyPrint, so a pack re-run with nothing to build,
+which only writes its manifest, never pays for importing it:
 
 - a folder that cannot be made is one OutputError naming it, never a traceback;
 - only a regular file or a new path is ever replaced: a FIFO, a device such as /dev/null,
@@ -22,6 +23,10 @@ import unicodedata
 from pathlib import Path
 
 from .errors import OutputError
+
+# mkstemp(prefix=".NAME.", suffix=".part") adds 8 characters from this alphabet; the
+# names a pack writes end in .pdf, .json or .csv.
+_PART = re.compile(r"\..+\.(pdf|json|csv)\.[a-z0-9_]{8}\.part")
 
 
 def slugify(text: str, limit: int = 60) -> str:
@@ -128,3 +133,17 @@ def write_new(folder: Path, stem: str, data: bytes, limit: int = 1000) -> Path:
             continue
     raise OutputError(f"{folder} already holds {limit} files named {stem}…; "
                       "move some away or choose a file with -o")
+
+
+def remove_stale_parts(folder: Path) -> int:
+    """Delete temporary files that `write_atomic` left behind when its process was killed
+    outright (SIGKILL, power cut), in folder and its direct subfolders (a pack's clinic
+    folders); only regular files of our naming (".NAME.pdf.xxxxxxxx.part"), never deeper,
+    so an --out pointed at a big folder by mistake is neither walked nor touched.
+    Returns how many were removed."""
+    removed = 0
+    for path in [*folder.glob(".*.part"), *folder.glob("*/.*.part")]:
+        if _PART.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -1,8 +1,9 @@
 """The dated grids of the calendar and diary kinds: which dose on which day, in which cell.
 
-Every schedule rule lives here, as data the templates only draw: the dose steps come from
-the drug's content file (dose.schedule), the dates from the user's --start. A grid without a
-start date is the same grid with write-in dates.
+Every schedule rule lives here, as data the templates only draw. The amounts come only from
+the prescriber (--dose steps): the label's usual dose is text on the page, never printed in
+a cell a patient ticks, since a patient on a lowered dose would be shown the wrong one. The
+dates come from the user's --start; a grid without one has write-in dates.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ class Day:
 
     number: int
     date: date | None
-    amount: str | None  # the label's example amount; None when the prescriber's dose replaces it
-    change: bool  # the amount differs from the day before: draw a marker
+    amount: str | None  # the prescriber's amount for this day ("600 mg each time"), or None
+    change: bool  # the prescribed amount differs from the day before: draw a marker
     boxes: tuple[str, ...]  # one labelled tick box per dose
 
 
@@ -43,8 +44,8 @@ class CalendarGrid:
     dated: bool
     first: date | None
     last: date | None
-    prescribed: str | None  # the prescriber's dose text (--dose), shown instead of amounts
-    changes: list[Day]  # days after day 1 where the amount changes
+    prescribed: tuple[str, ...]  # the prescriber's steps in words; empty: a "My dose" write-in
+    changes: list[Day]  # days after day 1 where the prescribed amount changes
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,6 @@ class DiaryGrid:
     rows: list[str]
     weeks: list[Week]  # each week's 7 days; the diary draws one table per week
     dated: bool
-
-
-def require_schedule(drug: Drug) -> None:
-    """The calendar needs schedule data; say which file lacks it (a usage error: exit 2)."""
-    if drug.dose.schedule is None:
-        raise OptionError(f"{drug.generic} has no schedule data ({drug.origin.shown}:"
-                          "dose.schedule), so no calendar can be made for it")
 
 
 def require_diary(drug: Drug) -> None:
@@ -80,24 +74,34 @@ def _weeks(days: list[Day], start: date | None) -> list[Week]:
     return [Week(n + 1, cells[n * 7:n * 7 + 7]) for n in range(len(cells) // 7)]
 
 
-def calendar_grid(drug: Drug, schedule: Schedule, weeks: int) -> CalendarGrid:
-    """Every day of `weeks` weeks from day 1, with the example amount and a box per dose.
+def per_dose(amount: str, times_per_day: int) -> str:
+    """A prescribed amount as a patient must read it: twice-daily amounts are per dose."""
+    return f"{amount} each time" if times_per_day == 2 else amount
 
-    A prescriber's --dose replaces the label's amounts (their prescription wins), so the
-    amounts and change markers are then left out rather than risk contradicting it.
-    """
-    require_schedule(drug)
-    boxes = DOSE_TIMES[drug.dose.times_per_day]
+
+def prescribed_steps(schedule: Schedule, times_per_day: int) -> tuple[str, ...]:
+    """The prescriber's schedule in words: ('90 mg', '180 mg from day 8')."""
+    return tuple(per_dose(step.amount, times_per_day)
+                 + (f" from day {step.start_day}" if step.start_day > 1 else "")
+                 for step in schedule.dose)
+
+
+def calendar_grid(drug: Drug, schedule: Schedule, weeks: int) -> CalendarGrid:
+    """Every day of `weeks` weeks from day 1, with a box per dose, and the prescriber's
+    amount on each day when one was given (none otherwise)."""
+    times = drug.dose.times_per_day
+    boxes = DOSE_TIMES[times]
     days: list[Day] = []
     previous = None
     for number, when in enumerate(_days(weeks * 7, schedule.start), start=1):
-        amount = None if schedule.dose else drug.dose.amount_on(number)
-        days.append(Day(number, when, amount, previous is not None and amount != previous,
+        amount = schedule.amount_on(number)
+        shown = per_dose(amount, times) if amount else None
+        days.append(Day(number, when, shown, previous is not None and amount != previous,
                         boxes))
         previous = amount
     columns = WEEKDAYS if schedule.start else UNDATED_COLUMNS
     return CalendarGrid(columns, _weeks(days, schedule.start), schedule.start is not None,
-                        days[0].date, days[-1].date, schedule.dose,
+                        days[0].date, days[-1].date, prescribed_steps(schedule, times),
                         [day for day in days if day.change])
 
 

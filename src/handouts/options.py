@@ -12,9 +12,10 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BeforeValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from .errors import ChoiceError, ClinicError, OptionError
+from .links import check_site_url
 from .schema import FIRST_DATE, LAST_DATE, FileRef, OneLine, Strict, read_yaml, validate
 
 
@@ -52,6 +53,7 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 Phone = Annotated[ShortText, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
 LOGO_SUFFIXES = {".png", ".svg", ".jpg", ".jpeg"}
 CLINIC_DOC = "docs/clinic-file.md"  # where every clinic-file field is described
+SiteUrl = Annotated[ShortText, AfterValidator(check_site_url)]
 
 
 class ClinicFile(Strict):
@@ -65,6 +67,7 @@ class ClinicFile(Strict):
     website: ShortText | None = None
     logo: FileRef | None = None
     logo_alt: ShortText | None = None
+    site_url: SiteUrl | None = None  # where handouts are published: a QR code on each
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class Clinic:
     website: str | None = None
     logo: Path | None = None
     logo_alt: str | None = None
+    site_url: str | None = None  # no trailing slash; None prints no QR code
 
 
 def load_clinic(path: Path) -> Clinic:
@@ -159,6 +163,16 @@ def personal(patient: str | None, prescriber: str | None, when: str | None,
 
 WEEKS = range(1, 13)  # a calendar or diary covers 1 to 12 weeks
 MAX_DOSE_TEXT = 100
+MAX_DOSE_STEPS = 6
+_FROM_DAY = re.compile(r"^(?P<amount>.+?)\s+from\s+day\s+(?P<day>\d{1,3})$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DoseStep:
+    """One step of the prescriber's schedule: this amount, from this treatment day on."""
+
+    start_day: int
+    amount: str
 
 
 @dataclass(frozen=True)
@@ -166,22 +180,60 @@ class Schedule:
     """Choices for the dated kinds (calendar, diary): start date, length, prescribed dose.
 
     start None draws an undated grid with write-in dates; weeks None means the kind's own
-    default; dose is the prescriber's text, which replaces the label's example amounts.
+    default. `dose` is the prescriber's schedule; empty means no amount is printed anywhere
+    a patient ticks (a "My dose" write-in instead): the label's usual dose is not theirs.
     """
 
     start: date | None = None
     weeks: int | None = None
-    dose: str | None = None
+    dose: tuple[DoseStep, ...] = ()
+
+    def amount_on(self, day: int) -> str | None:
+        """The prescribed amount on treatment day `day` (1-based), or None."""
+        amount = None
+        for step in self.dose:
+            if step.start_day <= day:
+                amount = step.amount
+        return amount
 
 
-def schedule(start: str | None = None, weeks: int | None = None, dose: str | None = None,
+def dose_steps(texts: tuple[str, ...] | list[str], label: str = "--dose"
+               ) -> tuple[DoseStep, ...]:
+    """Parse the prescriber's schedule: '90 mg', then '180 mg from day 8', and so on.
+
+    The first step starts on day 1; each later one names its first day, later than the one
+    before. The amount is the prescriber's own text, checked like any typed text.
+    """
+    steps: list[DoseStep] = []
+    texts = [text.strip() for text in texts if text and text.strip()]
+    if len(texts) > MAX_DOSE_STEPS:
+        raise OptionError(f"{label}: give at most {MAX_DOSE_STEPS} dose steps")
+    for number, text in enumerate(texts):
+        _check_typed(label, text, MAX_DOSE_TEXT)
+        match = _FROM_DAY.match(text)
+        amount, day = (match["amount"].strip(), int(match["day"])) if match else (text, 1)
+        if number == 0 and day != 1:
+            raise OptionError(f"{label}: the first dose starts on day 1; write it without "
+                              "'from day N', e.g. --dose \"90 mg\" --dose \"180 mg from day 8\"")
+        if number > 0 and not match:
+            raise OptionError(f"{label}: each dose after the first needs 'from day N', e.g. "
+                              "--dose \"180 mg from day 8\"")
+        if steps and day <= steps[-1].start_day:
+            raise OptionError(f"{label}: dose steps must start on later days "
+                              f"(day {day} comes after day {steps[-1].start_day})")
+        steps.append(DoseStep(day, amount))
+    return tuple(steps)
+
+
+def schedule(start: str | None = None, weeks: int | None = None,
+             dose: str | tuple[str, ...] | list[str] | None = None,
              start_label: str = "--start") -> Schedule:
     """Check the calendar and diary options a user typed and return them as data."""
     parsed = _parse_date(start_label, start)
     if weeks is not None and weeks not in WEEKS:
         raise OptionError(f"--weeks must be from {WEEKS.start} to {WEEKS.stop - 1}, not {weeks}")
-    _check_typed("--dose", dose, MAX_DOSE_TEXT)
-    return Schedule(parsed, weeks, (dose or "").strip() or None)
+    texts = (dose,) if isinstance(dose, str) else tuple(dose or ())
+    return Schedule(parsed, weeks, dose_steps(texts))
 
 
 @dataclass(frozen=True)

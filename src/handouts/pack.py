@@ -1,19 +1,21 @@
 """Clinic packs: expand a pack file into jobs, build them in parallel, keep a manifest.
 
 A pack file (YAML) names a clinic, defaults and items; each item expands to one job per
-drug × paper × profile. Jobs are built by long-lived worker processes that load content,
-templates and fonts once. Each job's inputs (content file hashes, template hash, options,
-package version) are hashed; a re-run skips jobs whose inputs and output are unchanged.
+drug × paper × profile. Each job's inputs (content file hashes, template hash, options,
+package version) are hashed in the parent, which also decides which jobs are unchanged:
+a re-run with nothing to build starts no worker and never imports WeasyPrint. Jobs to
+build go to long-lived worker processes that load content, templates and fonts once.
+Bookkeeping is an append-only journal (see manifest.py).
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, replace
@@ -26,13 +28,13 @@ from pydantic import Field
 from . import __version__
 from .build import Builder, default_name
 from .errors import ClinicError, HandoutError, OptionError
-from .files import make_folder, slugify
+from .files import make_folder, remove_stale_parts, slugify, write_atomic
+from .manifest import Journal, read_manifest, write_manifest
 from .options import Clinic, Options, Personal, Schedule, load_clinic, personal, schedule
 from .options import paper as paper_named
 from .options import profile as profile_named
+from .patients import EXTRA, UniqueNames, read_rows
 from .schema import Day, FileRef, NonEmptyStr, Strict, read_yaml, validate
-
-MANIFEST = "manifest.json"
 
 
 class PackItem(Strict):
@@ -58,9 +60,7 @@ class PackFile(Strict):
     patients: FileRef | None = None
     packet: Annotated[list[NonEmptyStr], Field(min_length=1)] = ["faq", "drug-sheet",
                                                                  "questions"]
-
-
-PATIENT_COLUMNS = ["name", "drug", "prescriber", "date", "paper", "start"]
+    fhir: bool = False  # also a FHIR DocumentReference (NAME.fhir.json) beside each PDF
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,7 @@ class Pack:
     jobs: list[Job]
     clinic: Clinic | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)  # (label, message) of bad rows
+    fhir: bool = False  # write a FHIR DocumentReference beside each PDF (see fhir.py)
 
 
 def _item_jobs(item: PackItem, number: int, defaults: PackDefaults, builder: Builder,
@@ -131,35 +132,23 @@ def _patient_jobs(csv_path: Path, pack: PackFile, clinic: Clinic | None,
                   problems: list[tuple[str, str]]) -> list[Job]:
     """One packet job per CSV row. A row with a bad date or a name too long to lay out
     fails alone (listed by row number, never by name); the other rows still build."""
-    try:
-        handle = csv_path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise HandoutError(f"{csv_path}: cannot read patients file ({exc.strerror})") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        extra = sorted(set(reader.fieldnames or []) - set(PATIENT_COLUMNS))
-        if extra or "name" not in (reader.fieldnames or []):
-            raise HandoutError(f"{csv_path}: columns may be {', '.join(PATIENT_COLUMNS)}; "
-                               f"unknown: {', '.join(extra) or 'none'}; 'name' is required")
-        jobs, used = [], set()
-        for number, row in enumerate(reader, start=2):  # row 1 is the header
-            slug = slugify(row.get("name") or "")
-            name, n = f"packet-{slug}.pdf", 2
-            while name in used:
-                name, n = f"packet-{slug}-{n}.pdf", n + 1
-            used.add(name)
-            try:
-                fields = personal(row.get("name") or None, row.get("prescriber") or None,
-                                  row.get("date") or None, labels=("name", "prescriber", "date"))
-                start = schedule(row.get("start") or None, start_label="start").start
-            except OptionError as exc:
-                problems.append((f"row {number}", f"{csv_path.name}:row {number}: {exc}"))
-                continue
-            jobs.append(Job(name, tuple(pack.packet), row.get("drug") or None,
-                            (row.get("paper") or pack.defaults.papers[0]).lower(), "standard",
-                            clinic, patient=fields.patient, prescriber=fields.prescriber,
-                            when=fields.date or pack.date, start=start, label=f"row {number}"))
-        return jobs
+    jobs, unique = [], UniqueNames()
+    for number, row in read_rows(csv_path):
+        name = unique(slugify(row.get("name") or ""))
+        try:
+            if EXTRA in row:
+                raise OptionError(f"{row[EXTRA]} cells, more than the header's columns")
+            fields = personal(row.get("name") or None, row.get("prescriber") or None,
+                              row.get("date") or None, labels=("name", "prescriber", "date"))
+            start = schedule(row.get("start") or None, start_label="start").start
+        except OptionError as exc:
+            problems.append((f"row {number}", f"{csv_path.name}:row {number}: {exc}"))
+            continue
+        jobs.append(Job(name, tuple(pack.packet), row.get("drug") or None,
+                        (row.get("paper") or pack.defaults.papers[0]).lower(), "standard",
+                        clinic, patient=fields.patient, prescriber=fields.prescriber,
+                        when=fields.date or pack.date, start=start, label=f"row {number}"))
+    return jobs
 
 
 def load_pack(path: Path, builder: Builder) -> Pack:
@@ -189,7 +178,7 @@ def load_pack(path: Path, builder: Builder) -> Pack:
         except HandoutError as exc:
             raise HandoutError(f"{path}:packet: {exc}") from None
         jobs.extend(_patient_jobs(path.parent / model.patients, model, clinic, row_problems))
-    return Pack(path, jobs, clinic, row_problems)
+    return Pack(path, jobs, clinic, row_problems, fhir=model.fhir)
 
 
 def _one_file_each(path: Path, items: list[PackItem], jobs: list[Job]) -> None:
@@ -226,10 +215,7 @@ def shard(jobs: list[Job], index: int, count: int) -> list[Job]:
     return [job for job in jobs if bucket(job) == index - 1]
 
 
-# ---- running jobs in worker processes ---------------------------------------------
-
-_BUILDER: Builder | None = None
-_TEMPLATES_SHA256 = ""
+# ---- deciding what to build (in the parent) -----------------------------------------
 
 
 def _templates_sha256(builder: Builder) -> str:
@@ -244,36 +230,61 @@ def _templates_sha256(builder: Builder) -> str:
     return digest.hexdigest()
 
 
-def _start_worker(content_dir: Path | None, templates_dir: Path | None) -> None:
-    """Each worker loads content, templates and fonts once and reuses them for every job."""
-    global _BUILDER, _TEMPLATES_SHA256
+class Planner:
+    """Works out each job's inputs and input key, with the files it reads hashed once."""
 
-    # The parent decides when to stop; a worker always finishes (or cleanly abandons) the
-    # job in hand, so an interrupt never leaves a half-written file.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _BUILDER = Builder(content_dir, templates_dir)
-    _TEMPLATES_SHA256 = _templates_sha256(_BUILDER)
+    def __init__(self, builder: Builder):
+        self.builder = builder
+        self.templates_sha256 = _templates_sha256(builder)
+        self._logos: dict[Path, str] = {}
 
+    def inputs(self, job: Job) -> dict:
+        """Everything a job's PDF depends on, for the manifest and the unchanged check."""
+        from .context import content_files
 
-def _inputs(job: Job) -> dict:
-    """Everything a job's PDF depends on, for the manifest and the skip-if-unchanged check."""
-    assert _BUILDER is not None
-    from .context import content_files
+        parts = self.builder.plan(list(job.kinds), job.drug)
+        return {
+            "content": {f.origin.shown: {"version": f.version, "sha256": f.origin.sha256}
+                        for f in content_files(parts, self.builder.library)},
+            "templates_sha256": self.templates_sha256,
+            "clinic": None if job.clinic is None else asdict(job.clinic) | {
+                "logo": str(job.clinic.logo) if job.clinic.logo else None,
+                "logo_sha256": self.logo_sha256(job.clinic)},
+            "options": {"kinds": list(job.kinds), "drug": job.drug, "paper": job.paper,
+                        "profile": job.profile, "personalised": job.patient is not None,
+                        "start": job.start.isoformat() if job.start else None,
+                        "weeks": job.weeks},
+            "handouts_version": __version__,
+        }
 
-    parts = _BUILDER.plan(list(job.kinds), job.drug)
-    return {
-        "content": {f.origin.shown: {"version": f.version, "sha256": f.origin.sha256}
-                    for f in content_files(parts, _BUILDER.library)},
-        "templates_sha256": _TEMPLATES_SHA256,
-        "clinic": None if job.clinic is None else asdict(job.clinic) | {
-            "logo": str(job.clinic.logo) if job.clinic.logo else None,
-            "logo_sha256": _logo_sha256(job.clinic)},
-        "options": {"kinds": list(job.kinds), "drug": job.drug, "paper": job.paper,
-                    "profile": job.profile, "personalised": job.patient is not None,
-                    "start": job.start.isoformat() if job.start else None, "weeks": job.weeks},
-        "handouts_version": __version__,
-    }
+    def logo_sha256(self, clinic: Clinic) -> str | None:
+        """The logo is an input too: a new logo image rebuilds the jobs that show it."""
+        if clinic.logo is None:
+            return None
+        if clinic.logo not in self._logos:
+            try:
+                self._logos[clinic.logo] = _sha256(clinic.logo.read_bytes())
+            except OSError as exc:
+                raise ClinicError(f"cannot read clinic logo {clinic.logo}: {exc.strerror}"
+                                  ) from None
+        return self._logos[clinic.logo]
+
+    def entry(self, job: Job, out_dir: Path, previous: dict | None, force: bool
+              ) -> tuple[dict, bool]:
+        """(manifest entry, whether it still has to be built). An unchanged job keeps its
+        previous entry: same input key, and its file still has the recorded hash."""
+        entry: dict = {"file": job.name, "label": job.label}
+        try:
+            inputs = self.inputs(job)
+        except HandoutError as exc:
+            return entry | {"status": "failed", "error": str(exc)}, False
+        key = _input_key(inputs, job)
+        entry |= {"inputs": inputs, "input_key": key}
+        if (not force and previous and previous.get("input_key") == key
+                and previous.get("status") in ("built", "unchanged")
+                and _file_sha256(out_dir / job.name) == previous.get("sha256")):
+            return previous | {"status": "unchanged", "label": job.label}, False
+        return entry, True
 
 
 def _input_key(inputs: dict, job: Job) -> str:
@@ -282,37 +293,55 @@ def _input_key(inputs: dict, job: Job) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
-def _run_job(job: Job, out_dir: Path, previous: dict | None, force: bool) -> dict:
-    assert _BUILDER is not None
-    entry: dict = {"file": job.name, "label": job.label}
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _file_sha256(path: Path) -> str | None:
     try:
-        inputs = _inputs(job)
-        key = _input_key(inputs, job)
-        target = out_dir / job.name
-        entry |= {"inputs": inputs, "input_key": key}
-        if (not force and previous and previous.get("input_key") == key
-                and previous.get("status") in ("built", "unchanged") and target.is_file()
-                and _sha256(target) == previous.get("sha256")):
-            return previous | {"status": "unchanged"}
-        built = _BUILDER.build(list(job.kinds), job.drug, job.options(), target)
-        return entry | {"status": "built", "title": built.title, "sha256": _sha256(target),
-                        "pages": built.pages, "bytes": built.size}
+        return _sha256(path.read_bytes()) if path.is_file() else None
+    except OSError:
+        return None
+
+
+# ---- building jobs in worker processes ----------------------------------------------
+
+_BUILDER: Builder | None = None
+
+
+def _start_worker(content_dir: Path | None, templates_dir: Path | None) -> None:
+    """Each worker loads content, templates and fonts once and reuses them for every job."""
+    global _BUILDER
+
+    # The parent decides when to stop; a worker always finishes (or cleanly abandons) the
+    # job in hand, so an interrupt never leaves a half-written file.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _watch_parent(os.getppid())
+    _BUILDER = Builder(content_dir, templates_dir)
+
+
+def _watch_parent(parent: int, every: float = 0.5) -> None:
+    """Exit when the parent is gone. A parent killed outright (SIGKILL, the OOM killer)
+    cannot shut its pool down; without this its workers would wait for work forever."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def _run_job(job: Job, out_dir: Path, entry: dict) -> dict:
+    assert _BUILDER is not None
+    try:
+        title, rendered = _BUILDER.render(_BUILDER.plan(list(job.kinds), job.drug),
+                                          job.options())
+        write_atomic(out_dir / job.name, rendered.data)
+        return entry | {"status": "built", "title": title, "sha256": _sha256(rendered.data),
+                        "pages": rendered.pages, "bytes": len(rendered.data)}
     except HandoutError as exc:
         return entry | {"status": "failed", "error": str(exc)}
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _logo_sha256(clinic: Clinic) -> str | None:
-    """The logo is an input too: a new logo image rebuilds the jobs that show it."""
-    if clinic.logo is None:
-        return None
-    try:
-        return _sha256(clinic.logo)
-    except OSError as exc:
-        raise ClinicError(f"cannot read clinic logo {clinic.logo}: {exc.strerror}") from None
 
 
 @dataclass
@@ -342,49 +371,51 @@ def _stop_on_sigterm() -> object:
 
 def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool = False,
              content_dir: Path | None = None, templates_dir: Path | None = None,
-             progress=None) -> PackResult:
+             progress=None, builder: Builder | None = None) -> PackResult:
     """Build every job; one failure never stops the others.
 
-    manifest.json/.csv are rewritten (atomically) after every finished job, keeping the
-    previous entries of jobs not yet redone, so an interrupted pack leaves a valid manifest
-    and the next run resumes where it stopped.
+    The parent plans every job first (inputs, unchanged or not); workers start only if
+    something is left to build. Each finished job is one journal line; manifest.json/.csv
+    are written at the end, or on Ctrl-C/SIGTERM/a dead worker, and a run killed outright
+    leaves its journal for the next run to resume from.
     """
     make_folder(out_dir)
-    for leftover in out_dir.glob(".*.part"):  # from a run that was killed outright
-        leftover.unlink()
-    previous = _read_manifest(out_dir)
+    remove_stale_parts(out_dir)  # from a run that was killed outright
+    previous = read_manifest(out_dir)
+    planner = Planner(builder or Builder(content_dir, templates_dir))
     result = PackResult()
     done: dict[str, dict] = {}
+    todo: list[tuple[Job, dict]] = []
+    journal = Journal(out_dir)
+
+    def finish(entry: dict) -> None:
+        done[entry["file"]] = entry
+        setattr(result, entry["status"], getattr(result, entry["status"]) + 1)
+        if entry["status"] != "unchanged":
+            journal.add(entry)
+        if progress:
+            progress(entry)
+
     old_handler = _stop_on_sigterm()
-    pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1,
-                               initializer=_start_worker,
-                               initargs=(content_dir, templates_dir))
     try:
-        futures = [pool.submit(_run_job, job, out_dir, previous.get(job.name), force)
-                   for job in pack.jobs]
-        for future in as_completed(futures):
-            entry = future.result()
-            done[entry["file"]] = entry
-            setattr(result, entry["status"], getattr(result, entry["status"]) + 1)
-            _write_manifest(out_dir, previous | done)
-            if progress:
-                progress(entry)
+        for job in pack.jobs:
+            entry, build = planner.entry(job, out_dir, previous.get(job.name), force)
+            if build:
+                todo.append((job, entry))
+            else:
+                finish(entry)
+        if todo:
+            _build(todo, out_dir, workers, content_dir, templates_dir, finish)
     except KeyboardInterrupt:
-        pool.shutdown(wait=True, cancel_futures=True)
-        # Jobs already in a worker's hands finish during shutdown: record them too.
-        for future in futures:
-            if future.done() and not future.cancelled() and future.exception() is None:
-                done.setdefault(future.result()["file"], future.result())
-        _write_manifest(out_dir, previous | done)
+        _close(journal, out_dir, previous | done)
         raise Interrupted(f"interrupted after {len(done)} of {len(pack.jobs)} jobs; "
                           "run the same command again to resume") from None
     except BrokenProcessPool:
-        _write_manifest(out_dir, previous | done)
+        _close(journal, out_dir, previous | done)
         raise HandoutError(f"a worker process stopped unexpectedly after {len(done)} of "
                            f"{len(pack.jobs)} jobs (out of memory?); run again to resume"
                            ) from None
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
         if old_handler is not None:
             signal.signal(signal.SIGTERM, old_handler)
     order = {job.name: n for n, job in enumerate(pack.jobs)}
@@ -393,54 +424,51 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
         result.entries.append({"file": None, "label": label, "status": "failed",
                                "error": problem})
         result.failed += 1
-    _write_manifest(out_dir, {e["file"]: e for e in result.entries if e["file"]},
-                    result.entries)
+    journal.close()
+    write_manifest(out_dir, result.entries)
     return result
 
 
-def _write_manifest(out_dir: Path, by_file: dict[str, dict],
-                    entries: list[dict] | None = None) -> None:
-    from .pdf import write_atomic
-
-    entries = entries if entries is not None else list(by_file.values())
-    write_atomic(out_dir / MANIFEST, json.dumps(
-        {"handouts_version": __version__, "jobs": entries}, indent=2, sort_keys=True).encode())
-    write_atomic(out_dir / "manifest.csv", _manifest_csv(entries).encode())
-
-
-def merge(result: PackResult, out_dir: Path, name: str = "pack.pdf") -> Path:
-    """One print-shop file of every built handout, in job order, one bookmark per handout."""
-    from pypdf import PdfWriter
-
-    from .pdf import write_atomic
-
-    writer = PdfWriter()
-    for entry in result.entries:
-        if entry["status"] in ("built", "unchanged"):
-            title = entry.get("title") or entry["file"]
-            writer.append(out_dir / entry["file"], outline_item=f"{title} ({entry['file']})")
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    target = out_dir / name
-    write_atomic(target, buffer.getvalue())
-    return target
-
-
-def _read_manifest(out_dir: Path) -> dict[str, dict]:
+def _build(todo: list[tuple[Job, dict]], out_dir: Path, workers: int | None,
+           content_dir: Path | None, templates_dir: Path | None, finish) -> None:
+    """Build the planned jobs in a pool; call finish(entry) as each one ends."""
+    count = min(workers or os.cpu_count() or 1, len(todo))
+    pool = ProcessPoolExecutor(max_workers=count, initializer=_start_worker,
+                               initargs=(content_dir, templates_dir))
+    futures, recorded = [], set()
     try:
-        jobs = json.loads((out_dir / MANIFEST).read_text())["jobs"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-    return {job["file"]: job for job in jobs if isinstance(job, dict) and job.get("file")}
+        futures = [pool.submit(_run_job, job, out_dir, entry) for job, entry in todo]
+        for future in as_completed(futures):
+            recorded.add(future)
+            finish(future.result())
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)
+        # Jobs already in a worker's hands finish during shutdown: record them too.
+        for future in futures:
+            if (future not in recorded and future.done() and not future.cancelled()
+                    and future.exception() is None):
+                finish(future.result())
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _manifest_csv(entries: list[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["file", "status", "sha256", "pages", "bytes", "input_key", "error"])
-    for e in entries:
-        writer.writerow([e.get("file") or "", e["status"], e.get("sha256", ""),
-                         e.get("pages", ""), e.get("bytes", ""), e.get("input_key", ""),
-                         e.get("error", "")])
-    return out.getvalue()
+def _close(journal: Journal, out_dir: Path, entries: dict[str, dict]) -> None:
+    journal.close()
+    write_manifest(out_dir, list(entries.values()))
 
+
+def merge(result: PackResult, out_dir: Path, name: str = "pack.pdf") -> Path | None:
+    """One print-shop file of every built handout, in job order, one bookmark per handout
+    (its own headings nested below), tagged like the handouts themselves (see join.py).
+    None when no handout was built: the failures are the news, not an empty file."""
+    from .join import Part, join
+
+    parts = [Part(out_dir / entry["file"], f"{entry.get('title') or entry['file']} "
+                                           f"({entry['file']})")
+             for entry in result.entries if entry["status"] in ("built", "unchanged")]
+    target = out_dir / name
+    if not parts:
+        return None
+    write_atomic(target, join(parts, f"Patient handouts: {out_dir.name}"))
+    return target

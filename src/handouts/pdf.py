@@ -1,4 +1,4 @@
-"""HTML → PDF with WeasyPrint: a fetcher that reads only allowed files, PDF/UA output.
+"""HTML → PDF with WeasyPrint: a fetcher that reads only allowed files, and safe file writes.
 
 This is the only module that imports WeasyPrint (slow to import), so `handouts --help` and
 `handouts list` stay fast.
@@ -6,6 +6,7 @@ This is the only module that imports WeasyPrint (slow to import), so `handouts -
 
 from __future__ import annotations
 
+import base64
 import logging
 import mimetypes
 from collections.abc import Iterable
@@ -13,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from .files import write_atomic  # noqa: F401  (callers have imported it from here)
+from .files import write_atomic  # noqa: F401  (re-exported: callers import it from here)
 
 LOGGER = logging.getLogger("weasyprint")
 
@@ -27,6 +28,8 @@ class SafeFetcher(URLFetcher):
 
     WeasyPrint's default fetcher follows any URL, including http(s) and file:///etc/passwd
     through an attachment link. This one refuses everything else, and records what it refused.
+    Inline `data:image/...` URIs (the QR code) are decoded here: they carry their own bytes
+    and reach neither files nor the network.
     """
 
     def __init__(self, roots: Iterable[Path], files: Iterable[Path] = ()):
@@ -39,6 +42,8 @@ class SafeFetcher(URLFetcher):
         return path in self.files or any(path.is_relative_to(root) for root in self.roots)
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        if url.startswith("data:image/"):
+            return _data_image(url)
         parts = urlsplit(url)
         path = Path(unquote(parts.path)).resolve() if parts.scheme == "file" else None
         if path is None or parts.netloc not in ("", "localhost") or not self.allows(path):
@@ -47,6 +52,14 @@ class SafeFetcher(URLFetcher):
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return URLFetcherResponse(path.as_uri(), body=path.read_bytes(),
                                   headers={"Content-Type": media_type})
+
+
+def _data_image(url: str) -> URLFetcherResponse:
+    header, _, payload = url[len("data:"):].partition(",")
+    media_type = header.split(";")[0]
+    body = (base64.b64decode(payload) if header.endswith(";base64")
+            else unquote(payload).encode("utf-8"))
+    return URLFetcherResponse(url, body=body, headers={"Content-Type": media_type})
 
 
 @dataclass
@@ -79,17 +92,34 @@ class PdfWriter:
     def __init__(self, roots: Iterable[Path]):
         self.roots = list(roots)
         self.font_config = FontConfiguration()
+        self._sheets: dict[Path, tuple[str, CSS]] = {}
 
     def render(self, html: str, base_dir: Path, extra_files: Iterable[Path] = (),
-               variant: str | None = "pdf/ua-1") -> RenderedPdf:
+               variant: str | None = "pdf/ua-1", stylesheets: Iterable[Path] = ()
+               ) -> RenderedPdf:
+        """`stylesheets` are applied after the HTML's own styles (which then must not link
+        them too); each is parsed once per writer and again only when its text changes."""
         fetcher = SafeFetcher(self.roots, extra_files)
         collect = _Collect()
         LOGGER.addHandler(collect)
         try:
             options = {"pdf_variant": variant, "pdf_tags": True}
+            sheets = [self._stylesheet(path, fetcher) for path in stylesheets]
             document = HTML(string=html, base_url=base_dir.as_uri() + "/",
-                            url_fetcher=fetcher).render(font_config=self.font_config, **options)
+                            url_fetcher=fetcher).render(font_config=self.font_config,
+                                                        stylesheets=sheets, **options)
             data = document.write_pdf(**options)
         finally:
             LOGGER.removeHandler(collect)
         return RenderedPdf(data, len(document.pages), collect.messages)
+
+    def _stylesheet(self, path: Path, fetcher: SafeFetcher) -> CSS:
+        # Keyed by the file's text, not just its name, so an edited --templates-dir
+        # stylesheet is never served stale by a long-lived worker.
+        text = path.read_text(encoding="utf-8")
+        cached = self._sheets.get(path)
+        if cached is None or cached[0] != text:
+            sheet = CSS(string=text, base_url=path.as_uri(), url_fetcher=fetcher,
+                        font_config=self.font_config)
+            cached = self._sheets[path] = (text, sheet)
+        return cached[1]

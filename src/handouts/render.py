@@ -19,8 +19,9 @@ import fontpkg_atkinson_hyperlegible as atkinson
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from .context import format_date
+from .context import Part, format_date
 from .errors import RenderError
+from .links import OnlineLink, online_link
 
 FONT_DIR = atkinson.ROOT / "files"
 FONT_FACES = [  # (file, weight, style)
@@ -53,6 +54,8 @@ class Renderer:
         )
         self.env.filters["longdate"] = format_date
         self.env.globals["asset"] = self.asset_url
+        self.env.globals["online"] = online
+        self.env.globals["link_stylesheets"] = True  # the PDF stage passes them itself
         self.env.globals["font_faces"] = [
             {"url": (FONT_DIR / name).as_uri(), "weight": weight, "style": style}
             for name, weight, style in FONT_FACES
@@ -65,9 +68,13 @@ class Renderer:
 
     def asset_url(self, name: str) -> str:
         """The file URL of a stylesheet or image, from the clinic's templates first."""
+        return self.asset_path(name).as_uri()
+
+    def asset_path(self, name: str) -> Path:
+        """The file of a stylesheet or image, from the clinic's templates first."""
         for folder in (self.override_dir, self.default_dir):
             if folder and (folder / name).is_file():
-                return (folder / name).as_uri()
+                return folder / name
         raise RenderError(f"asset not found in the templates folders: {name}")
 
     def render(self, context: dict[str, Any], template: str = "base.html.j2") -> str:
@@ -85,3 +92,21 @@ class Renderer:
             raise RenderError(f"template uses a value that does not exist: {exc.message}") from None
         except (jinja2.TemplateError, RecursionError) as exc:  # e.g. an include loop
             raise RenderError(f"template cannot be rendered: {type(exc).__name__}") from None
+
+
+@jinja2.pass_context
+def online(context: jinja2.runtime.Context, part: dict[str, Any]) -> OnlineLink | None:
+    """Where this part lives online, for its QR code: None when the clinic has no site_url.
+
+    Always the blank, undated handout of the same kind, drug, paper and print size: never
+    a name or a date, whatever this PDF carries.
+    """
+    from .build import default_name  # build imports this module
+    from .options import Options
+
+    clinic = context["clinic"]
+    if clinic is None or not clinic.site_url:
+        return None
+    blank = Options(paper=context["paper"], profile=context["profile"])
+    return online_link(clinic.site_url, default_name([Part(part["kind"], part["drug"])], blank))
+

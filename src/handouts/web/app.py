@@ -1,12 +1,16 @@
 """The download page as a Flask app: a thin layer over the library.
 
-Routes: `/` (the page), `/download` (GET, non-personalised, cached), `/personalised` (POST,
-staff only, never cached or stored), `/static/<name>` (a fixed set of files). Everything a
+Routes: `/` (the page), `/download` (GET, non-personalised, cached), `/pdf/<name>` (the
+same blank handouts at the stable addresses QR codes and `handouts site` use),
+`/personalised` (POST, staff only, never cached or stored), `/reminders` (a dated
+calendar's .ics), `/infobutton` (HL7 infobutton answers for an EHR), `/static/<name>` (a
+fixed set of files). Everything a
 person sends is checked against allow-lists in jobs.parse_job; errors get a friendly page.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import mimetypes
 import secrets
@@ -21,7 +25,8 @@ from werkzeug.wsgi import ClosingIterator
 from ..build import Builder
 from ..errors import ChoiceError, OptionError
 from ..options import Clinic
-from . import pages
+from . import infobutton, pages
+from .jobs import calendar_file, published_jobs
 from .pool import Busy, Downloads, Pdf, RenderPool, TooSlow
 
 LOGGER = logging.getLogger("handouts.web")
@@ -121,11 +126,13 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
     statics = {name: (path.read_bytes(), _media_type(name))
                for name, path in pages.static_files(clinic).items()}
     logo = pages.logo_name(clinic)
+    published = published_jobs(builder)
 
     app = Flask(__name__, static_folder=None)
     app.config.update(DEBUG=False, MAX_CONTENT_LENGTH=16 * 1024)
     app.extensions["handouts"] = downloads
-    known = {"/", "/download", "/personalised", *(f"/static/{name}" for name in statics)}
+    known = {"/", "/download", "/personalised", "/reminders", "/infobutton",
+             *(f"/static/{name}" for name in statics), *(f"/pdf/{name}" for name in published)}
     gate = app.extensions["handouts.gate"] = Gate(app.wsgi_app, known)
     app.wsgi_app = gate
 
@@ -133,6 +140,7 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
         urls = {"css": url_for("static_file", name="site.css"),
                 "logo": url_for("static_file", name=logo) if logo else None,
                 "home": url_for("index"), "download": url_for("download"),
+                "reminders": url_for("reminders"),
                 "personalised": url_for("personalised")}
         context = pages.page_context(builder.library, clinic, urls, **extra)
         return Response(pages.render(env, template, context), status, mimetype="text/html")
@@ -178,9 +186,7 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
         response.headers["Cache-Control"] = "no-cache"
         return response
 
-    @app.get("/download")
-    def download() -> Response:
-        job = downloads.parse(request.args, personal=False)
+    def send_cached(job) -> Response:
         pdf = render(downloads.cached, job)
         if request.if_none_match.contains(pdf.sha256):
             response = Response(status=304)
@@ -189,6 +195,48 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
         response.set_etag(pdf.sha256)
         response.headers["Cache-Control"] = f"public, max-age={PDF_MAX_AGE}"
         return response
+
+    @app.get("/download")
+    def download() -> Response:
+        return send_cached(downloads.parse(request.args, personal=False))
+
+    @app.get("/pdf/<name>")
+    def published_pdf(name: str) -> Response:
+        # The same stable address `handouts site` writes and printed QR codes carry; only
+        # names in the fixed list are answered, so no path is ever joined or resolved.
+        job = published.get(name)
+        if job is None:
+            return error_page(404)
+        return send_cached(job)
+
+    @app.get("/reminders")
+    def reminders() -> Response:
+        # Dose reminders (.ics) for a dated calendar. No name can be given here, so the file
+        # never holds one; times are the defaults unless `remind=HH:MM` is repeated.
+        job = downloads.parse({**request.args.to_dict(), "kind": "calendar"}, personal=False)
+        if job.start is None:
+            raise OptionError("Please choose a first day: reminders start on that day.")
+        data, filename = calendar_file(builder, job, request.args.getlist("remind"))
+        response = Response(data, mimetype="text/calendar")
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    @app.get("/infobutton")
+    def infobutton_answer() -> Response:
+        # HL7 infobutton (URL-based): an EHR asks by RxNorm code or drug name; see
+        # web/infobutton.py for the parameters. Links are absolute, for the EHR's browser.
+        asked = infobutton.parse(request.args)
+        drug = infobutton.find_drug(builder, asked)
+        if drug is None:
+            body = infobutton.not_found(builder, asked)
+            if asked.json:
+                return Response(json.dumps(body), 404, mimetype="application/json")
+            return error_page(404, body["error"]["message"])
+        feed = infobutton.answer(builder, drug, asked, lambda path: request.url_root + path)
+        if asked.json:
+            return Response(json.dumps(feed), mimetype="application/json")
+        return page("infobutton.html.j2", feed=feed["feed"], page_title=feed["feed"]["title"])
 
     @app.post("/personalised")
     def personalised() -> Response:

@@ -18,6 +18,7 @@ from .. import options as options_module
 from ..build import Builder, default_name
 from ..context import content_files
 from ..errors import OptionError
+from ..kinds import KINDS
 from ..kinds import kind as kind_named
 from ..options import Clinic, Options, Personal
 from ..options import paper as paper_named
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # pdf.py imports WeasyPrint, which only the workers need
     from ..pdf import RenderedPdf
 
 PERSONAL_FIELDS = {"patient": "Prepared for", "prescriber": "Prescriber"}
+DOSE_FIELDS = ("dose", "dose_change")  # the staff form's prescribed dose, then one change
 
 
 @dataclass(frozen=True)
@@ -40,10 +42,12 @@ class RenderJob:
     start: str | None = None  # first day, for dated kinds (calendar, diary)
     patient: str | None = None
     prescriber: str | None = None
+    dose: tuple[str, ...] = ()  # the prescriber's dose steps (staff form, calendar only)
 
     @property
     def personalised(self) -> bool:
-        return self.patient is not None or self.prescriber is not None
+        # A prescribed dose is one patient's too: made on demand, never cached or shared.
+        return self.patient is not None or self.prescriber is not None or bool(self.dose)
 
     @property
     def label(self) -> str:
@@ -92,14 +96,42 @@ def parse_job(values: Mapping[str, str], builder: Builder, personal: bool) -> Re
                           "appear in a web address.")
     checked = {field: _check_name(field, value) if value else None
                for field, value in names.items()}
+    typed = ((values.get(name) or "").strip() for name in DOSE_FIELDS)
+    dose = tuple(text for text in typed if text)
+    if dose and not personal:
+        raise OptionError("A prescribed dose can only be added with the staff form.")
+    if dose and kind.name != "calendar":
+        dose = ()  # only the calendar prints a dose; other kinds ignore it, as with `start`
+    if dose:
+        try:
+            options_module.dose_steps(dose, label="Dose")
+        except OptionError as exc:
+            raise OptionError(f"{exc}. Write the first dose like “90 mg” and a change like "
+                              "“180 mg from day 8”.") from None
     return RenderJob(kind.name, drug if kind.needs_drug else None, paper, profile,
-                     start if kind.dated else None, **checked)
+                     start if kind.dated else None, **checked, dose=dose)
+
+
+def published_jobs(builder: Builder) -> dict[str, RenderJob]:
+    """Every blank handout by its published file name (links.pdf_path): what `/pdf/<name>`
+    answers on the server and what `handouts site` writes into pdf/, so a printed QR code
+    works with either."""
+    from ..options import PAPERS, PROFILES
+
+    found = {}
+    for kind in KINDS.values():
+        for drug in builder.library.drugs if kind.needs_drug else [None]:
+            for paper in PAPERS:
+                for profile in PROFILES:
+                    job = RenderJob(kind.name, drug, paper, profile)
+                    found[file_name(job, builder)] = job
+    return found
 
 
 def job_options(job: RenderJob, clinic: Clinic | None) -> Options:
     return Options(paper=paper_named(job.paper), profile=profile_named(job.profile),
                    clinic=clinic, personal=Personal(job.patient, job.prescriber),
-                   schedule=options_module.schedule(job.start))
+                   schedule=options_module.schedule(job.start, dose=job.dose))
 
 
 def file_name(job: RenderJob, builder: Builder) -> str:
@@ -122,3 +154,18 @@ def input_key(job: RenderJob, builder: Builder, fixed: dict) -> str:
 def render_job(builder: Builder, clinic: Clinic | None, job: RenderJob) -> RenderedPdf:
     """Render one handout to bytes, in a worker (process, or thread in tests)."""
     return builder.render(builder.plan([job.kind], job.drug), job_options(job, clinic))[1]
+
+
+def calendar_file(builder: Builder, job: RenderJob, remind: list[str]) -> tuple[bytes, str]:
+    """The .ics reminders for a dated calendar job, and its file name (the PDF's, .ics)."""
+    from datetime import UTC, datetime
+
+    from ..reminders import reminder_calendar, reminder_times, steps_from
+
+    assert job.start is not None and job.drug is not None and not job.personalised
+    drug = builder.library.drug(job.drug)
+    options = job_options(job, None)
+    data = reminder_calendar(drug, options.schedule.start, KINDS["calendar"].default_weeks,
+                             reminder_times(drug, remind), steps_from(options.schedule),
+                             datetime.now(UTC))
+    return data, file_name(job, builder).removesuffix(".pdf") + ".ics"

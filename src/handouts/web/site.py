@@ -8,17 +8,20 @@ index.html straight from disk works.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..build import Builder, default_name
+from ..codes import codes_for
 from ..files import make_folder, write_atomic
 from ..kinds import KINDS
+from ..links import PDF_DIR
 from ..options import PAPERS, PROFILES, Clinic
 from ..pack import Job, Pack, PackResult, run_pack
-from . import pages
+from . import infobutton, pages
 
-PDF_DIR = "pdf"
+INFOBUTTON_DIR = "infobutton"
 
 
 @dataclass(frozen=True)
@@ -90,4 +93,32 @@ def export_site(out_dir: Path, clinic: Clinic | None = None, workers: int | None
                                  columns=[{"label": label} for *_, label in _columns()])
     index = out_dir / "index.html"
     write_atomic(index, pages.render(pages.environment(), "site.html.j2", context).encode())
+    _write_infobutton(out_dir, builder, clinic)
     return SiteResult(index, result)
+
+
+def _write_infobutton(out_dir: Path, builder: Builder, clinic: Clinic | None) -> None:
+    """The static infobutton: infobutton/<code>.html and .json for every RxNorm code of
+    every drug (and <drug id>.html/.json), since a static host cannot read a query string;
+    infobutton/index.json maps each code to its drug. English only, like the handouts."""
+    folder = out_dir / INFOBUTTON_DIR
+    site_url = clinic.site_url if clinic else None
+    urls = {"css": "../site.css", "logo": None, "home": "../index.html", "download": None,
+            "personalised": None}
+    if pages.logo_name(clinic):
+        urls["logo"] = "../" + pages.logo_name(clinic)
+    asked = infobutton.parse({})
+    index = {}
+    for drug in builder.library.drugs.values():
+        html_feed = infobutton.answer(builder, drug, asked, lambda path: "../" + path)
+        json_feed = infobutton.answer(
+            builder, drug, asked,
+            lambda path: f"{site_url}/{path}" if site_url else "../" + path)
+        context = pages.page_context(builder.library, clinic, urls, feed=html_feed["feed"],
+                                     page_title=html_feed["feed"]["title"])
+        html = pages.render(pages.environment(), "infobutton.html.j2", context).encode()
+        for key in [*codes_for(drug), drug.id]:
+            write_atomic(folder / f"{key}.html", html)
+            write_atomic(folder / f"{key}.json", json.dumps(json_feed, indent=1).encode())
+            index[key] = drug.id
+    write_atomic(folder / "index.json", json.dumps({"rxnorm": index}, indent=1).encode())

@@ -1,0 +1,196 @@
+"""Join tagged PDFs into one tagged PDF, keeping one structure tree.
+
+pypdf's merge keeps pages and bookmarks but drops the structure tree, so a merged file is
+no longer PDF/UA. This joiner (pikepdf) keeps, for the joined file:
+
+- one StructTreeRoot: a single Document element holding every part's elements, in order;
+- the ParentTree and every page's /StructParents (and each link's /StructParent)
+  renumbered, so marked content still maps to its elements;
+- named destinations prefixed per part (every part has its own `part-1-…` anchors), and
+  each link rewritten to match, so contents links and cross-references still work;
+- an outline: each part's own bookmarks, optionally under one entry per part;
+- /Lang, MarkInfo, DisplayDocTitle and the first part's XMP (with its PDF/UA identifier),
+  with the joined title.
+
+Each part's page numbers ("Page 2 of 5") are its own: they are printed on the pages.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name, NumberTree, OutlineItem, String
+
+
+@dataclass(frozen=True)
+class Part:
+    """One PDF to join (bytes or a file) and, when wrapped, its outline entry's title."""
+
+    source: bytes | Path
+    title: str = ""
+
+
+def join(parts: list[Part], title: str, wrap: bool = True) -> bytes:
+    """One PDF of every part's pages in order. With wrap, the outline has one entry per
+    part with that part's own bookmarks nested under it; without, the parts' bookmarks
+    follow one another (as a single render of the same parts would have them)."""
+    out = pikepdf.new()
+    document = out.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, K=Array()))
+    root = out.make_indirect(Dictionary(Type=Name.StructTreeRoot, K=Array([document])))
+    document.P = root
+    parent_tree: dict[int, pikepdf.Object] = {}
+    dests: list = []
+    outline: list[OutlineItem] = []
+    sources = []
+    for number, part in enumerate(parts):
+        src = pikepdf.open(io.BytesIO(part.source) if isinstance(part.source, bytes)
+                           else part.source)
+        sources.append(src)  # kept open until saved: copied objects may read its streams
+        first_page = len(out.pages)
+        key_offset = max(parent_tree, default=-1) + 1
+        _copy_part(out, src, document, parent_tree, key_offset, f"p{number + 1}-", dests)
+        items = _outline(src, first_page)
+        if wrap:
+            entry = OutlineItem(part.title, first_page)
+            entry.children.extend(items)
+            outline.append(entry)
+        else:
+            outline.extend(items)
+    tree = NumberTree.new(out)
+    for key, value in sorted(parent_tree.items()):
+        tree[key] = value
+    root.ParentTree = tree.obj
+    root.ParentTreeNextKey = max(parent_tree, default=-1) + 1
+    out.Root.StructTreeRoot = root
+    out.Root.Names = Dictionary(Dests=Dictionary(Names=Array(dests)))
+    with out.open_outline() as tree_outline:
+        tree_outline.root.extend(outline)
+    _catalog(out, sources[0], title)
+    buffer = io.BytesIO()
+    out.save(buffer, deterministic_id=True)
+    for src in sources:
+        src.close()
+    return buffer.getvalue()
+
+
+def _copy_part(out: pikepdf.Pdf, src: pikepdf.Pdf, document: pikepdf.Object,
+               parent_tree: dict, offset: int, prefix: str, dests: list) -> None:
+    src_root = src.Root.StructTreeRoot
+    tops = _as_list(src_root.K)
+    for top in tops:
+        # Cut each top element (the part's Document) loose from its StructTreeRoot, or
+        # copying an element would drag the foreign root and its ParentTree along.
+        if Name.P in top:
+            del top[Name.P]
+    start = len(out.pages)
+    with warnings.catch_warnings():  # it warns that named destinations are not copied:
+        warnings.simplefilter("ignore", pikepdf.PageCopyWarning)  # we copy them below
+        out.pages.extend(src.pages)  # first, so copied elements' /Pg point at these pages
+    owners = {}
+    for key, value in NumberTree(src_root.ParentTree).items():
+        parent_tree[int(key) + offset] = owners[int(key)] = _copy(out, value)
+    part_documents = set()
+    for top in tops:
+        copied = out.copy_foreign(top)
+        if copied.get(Name.S) == Name.Document:  # its children join the one Document
+            part_documents.add(copied.objgen)
+            for kid in _as_list(copied.K):
+                kid.P = document
+                document.K.append(kid)
+        else:
+            copied.P = document
+            document.K.append(copied)
+    # WeasyPrint names some elements' parent only by /P (they are not in the parent's /K):
+    # re-point whatever still hangs from a part's Document at the joined one.
+    for owner in owners.values():
+        for element in _as_list(owner):
+            while isinstance(element, Dictionary) and Name.P in element:
+                if element.P.objgen in part_documents:
+                    element.P = document
+                    break
+                element = element.P
+    for page in out.pages[start:]:
+        if Name.StructParents in page.obj:
+            page.obj.StructParents = int(page.obj.StructParents) + offset
+        for annot in page.obj.get(Name.Annots, []):
+            if Name.StructParent in annot:
+                annot.StructParent = int(annot.StructParent) + offset
+            _rename_link(annot, prefix)
+    names = src.Root.get(Name.Names, {}).get(Name.Dests)
+    if names is not None:
+        for name, dest in pikepdf.NameTree(names).items():
+            dests.extend([String(prefix + str(name)), _copy(out, dest)])
+
+
+def _rename_link(annot: pikepdf.Object, prefix: str) -> None:
+    """Point a link at its own part's copy of a named destination."""
+    if isinstance(annot.get(Name.Dest), String):
+        annot.Dest = String(prefix + str(annot.Dest))
+    action = annot.get(Name.A)
+    if action is not None and action.get(Name.S) == Name.GoTo and isinstance(
+            action.get(Name.D), String):
+        action.D = String(prefix + str(action.D))
+
+
+def _copy(out: pikepdf.Pdf, value: pikepdf.Object) -> pikepdf.Object:
+    """A foreign value in out: indirect objects through copy_foreign (which maps each one
+    once, so an element reached twice stays one element), direct arrays item by item."""
+    if getattr(value, "is_indirect", False):
+        return out.copy_foreign(value)
+    if isinstance(value, Array):
+        return Array([_copy(out, item) for item in value])
+    if isinstance(value, Dictionary):
+        return Dictionary({key: _copy(out, item) for key, item in value.items()})
+    return value
+
+
+def _as_list(value: pikepdf.Object) -> list:
+    return list(value) if isinstance(value, Array) else [value]
+
+
+def _outline(src: pikepdf.Pdf, first_page: int) -> list[OutlineItem]:
+    """The part's bookmarks, pointing at its pages in the joined file."""
+    pages = {page.objgen: n for n, page in enumerate(src.pages)}
+    named = {}
+    names = src.Root.get(Name.Names, {}).get(Name.Dests)
+    if names is not None:
+        named = {str(k): v for k, v in pikepdf.NameTree(names).items()}
+
+    def convert(item: OutlineItem) -> OutlineItem:
+        dest = item.destination
+        if isinstance(dest, String):
+            dest = named.get(str(dest))
+        if dest is None and item.action is not None:
+            dest = item.action.get(Name.D)
+        page, location = 0, {}
+        if isinstance(dest, Array) and len(dest) >= 2:
+            page = pages.get(dest[0].objgen, 0)
+            if dest[1] == Name.XYZ and len(dest) >= 4:
+                location = {"page_location": "XYZ", "left": float(dest[2]),
+                            "top": float(dest[3])}
+        new = OutlineItem(item.title, first_page + page, **location)
+        new.is_closed = item.is_closed
+        new.children.extend(convert(child) for child in item.children)
+        return new
+
+    with src.open_outline() as outline:
+        return [convert(item) for item in outline.root]
+
+
+def _catalog(out: pikepdf.Pdf, first: pikepdf.Pdf, title: str) -> None:
+    """What makes the joined file PDF/UA besides its tags: language, marked content, the
+    title shown in the title bar, and the XMP with the PDF/UA identifier."""
+    out.Root.Lang = first.Root.get(Name.Lang, String("en"))
+    out.Root.MarkInfo = Dictionary(Marked=True)
+    out.Root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
+    for key, value in first.docinfo.items():
+        out.docinfo[key] = value
+    out.docinfo[Name.Title] = title
+    if Name.Metadata in first.Root:
+        out.Root.Metadata = out.copy_foreign(first.Root.Metadata)
+    with out.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+        meta["dc:title"] = title
