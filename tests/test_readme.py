@@ -11,7 +11,7 @@ combine` finds every shard; JOB_COMPLETION_INDEX=1). `serve` lines are started, 
 taken by something else on this machine, that one command is skipped, saying so. Lines that
 only pass `handouts` to another program (`parallel … handouts …`) are not run.
 
-All of them run by default (CI included): about 3 minutes on two cores, most of it the
+All of them run by default (CI included): about 4 minutes on two cores, most of it the
 pack, site and --all lines, which are marked `slow`; `pytest -m "not slow"` leaves those
 out of a quick local run.
 """
@@ -48,7 +48,7 @@ COMMANDS = readme_commands()
 
 
 def _heavy(command: str) -> bool:
-    """Commands that render tens of PDFs (about 3 minutes together on two cores)."""
+    """Commands that render tens of PDFs (about 4 minutes together on two cores)."""
     return command.split()[1] in ("pack", "site", "manifest") or " --all" in command
 
 
