@@ -97,8 +97,9 @@ def test_lists_are_lists_and_tables_have_header_cells(profile_pdfs):
 
 def test_the_logo_has_alt_text(profile_pdfs):
     with pikepdf.open(profile_pdfs["standard"]) as pdf:
-        figures = [e for e in structure(pdf) if e.S == "/Figure"]
-    assert [str(f.Alt) for f in figures] == ["Riverside Lung Clinic logo"] * len(KINDS)  # per part
+        alts = [str(e.Alt) for e in structure(pdf) if e.S == "/Figure"]
+    assert alts.count("Riverside Lung Clinic logo") == len(KINDS)  # one per part
+    assert all(alt.strip() for alt in alts)  # pictograms too: every figure says something
 
 
 def _outloud(paths) -> dict:

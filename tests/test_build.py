@@ -8,12 +8,12 @@ from conftest import page_texts, pdf_text, reader
 from handouts.options import Options, load_clinic, personal
 
 USUAL_DOSE = {  # the label example each sheet must show, and its food rule
-    "alectinib": ("600 mg", "with food"),
-    "brigatinib": ("180 mg", "with food or without food"),
-    "ceritinib": ("450 mg", "with food"),
-    "crizotinib": ("250 mg", "with a meal or on an empty stomach"),
-    "ensartinib": ("225 mg", "with food or without food"),
-    "lorlatinib": ("100 mg", "with food or without food"),
+    "alectinib": ("600 mg each time, two times a day", "with food"),
+    "brigatinib": ("start you on 90 mg once a day for 7 days", "with food or without food"),
+    "ceritinib": ("450 mg once a day", "with food"),
+    "crizotinib": ("250 mg each time, two times a day", "with a meal or on an empty stomach"),
+    "ensartinib": ("225 mg once a day", "with food or without food"),
+    "lorlatinib": ("100 mg once a day", "with food or without food"),
 }
 
 
@@ -31,15 +31,15 @@ def test_each_drug_sheet_shows_its_own_dose_and_food_rule(built_all, drug):
     assert dose in text
     assert food in text
     assert "Call your care team right away if" in text
-    assert "Your dose:" in text and "When to take it:" in text
+    assert "My dose:" in text and "When I take it:" in text
     others = set(USUAL_DOSE) - {drug}
     assert not any(f"Take {other} exactly" in text for other in others)
 
 
-def test_brigatinib_sheet_shows_the_lead_in_dose(built_all):
+def test_brigatinib_sheet_gives_the_lead_in_dose_as_the_doctors_step(built_all):
     text = pdf_text(built_all["drug-sheet-brigatinib"])
-    assert "90 mg once a day for the first 7 days" in text
-    assert "From day 8, it is usually 180 mg once a day" in text
+    assert "Your doctor may start you on 90 mg once a day for 7 days" in text
+    assert "Go up only when your doctor tells you." in text
 
 
 def test_every_page_has_page_x_of_y_checked_date_and_disclaimer(built_all):
@@ -47,15 +47,16 @@ def test_every_page_has_page_x_of_y_checked_date_and_disclaimer(built_all):
         pages = page_texts(path)
         for number, text in enumerate(pages, 1):
             assert f"Page {number} of {len(pages)}" in text, (name, number)
-            assert "Content last checked November 22, 2026" in text, (name, number)
+            assert "Reviewed November 26, 2026 · Next review due May 26, 2027" in text, \
+                (name, number)
             assert "does not replace advice from your own care team" in text, (name, number)
 
 
 def test_sources_are_printed_at_the_end(built_all):
     text = pdf_text(built_all["drug-sheet-lorlatinib"])
     assert "Where this information comes from" in text
-    assert "Lorbrena US prescribing information" in text
-    assert "Zykadia" not in text  # a drug sheet cites its own sources only
+    assert "LORBRENA (lorlatinib) tablets, US Prescribing Information" in text
+    assert "ZYKADIA" not in text  # a drug sheet cites its own sources only
 
 
 def test_metadata_title_author_subject_language(built_all):

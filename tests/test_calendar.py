@@ -63,18 +63,6 @@ def test_dated_calendar_puts_each_date_under_its_weekday(builder, tmp_path):
     assert "Sunday Monday Tuesday Wednesday Thursday Friday Saturday" in text
 
 
-def test_brigatinib_shows_90_mg_for_days_1_to_7_then_180_mg_with_a_marker(builder, tmp_path):
-    built = build(builder, tmp_path, ["calendar"], "brigatinib", start="2026-12-01")
-    cells = {day_number(text): text for _, text in calendar_cells(built.path)}
-    assert sorted(cells) == list(range(1, 29))  # 4 weeks by default
-    for day, text in cells.items():
-        assert ("90 mg" if day <= 7 else "180 mg") in text.splitlines(), (day, text)
-        assert ("New dose" in text) == (day == 8), (day, text)
-    text = pdf_text(built.path)
-    assert "On day 8 (December 8, 2026), the usual dose changes to 180 mg." in text
-    assert "Take the dose your doctor prescribed." in text  # the amounts are an example
-
-
 @pytest.mark.parametrize("drug, per_day, labels", [
     ("alectinib", 2, ["Morning", "Evening"]), ("crizotinib", 2, ["Morning", "Evening"]),
     ("lorlatinib", 1, ["Dose taken"]),
@@ -87,14 +75,12 @@ def test_one_tick_box_per_dose(builder, tmp_path, drug, per_day, labels):
     assert tick_boxes(built.path) == 14 * per_day
 
 
-@pytest.mark.parametrize("drug, rule", [
-    ("alectinib", "Take each dose with food."), ("ceritinib", "Take each dose with food."),
-    ("lorlatinib", "You can take lorlatinib with food or without food."),
-])
-def test_food_rule_and_missed_dose_rule_come_from_the_drug_file(builder, tmp_path, drug, rule):
+@pytest.mark.parametrize("drug", ["alectinib", "ceritinib", "lorlatinib"])
+def test_food_rule_and_missed_dose_rule_come_from_the_drug_file(builder, tmp_path, drug):
     text = pdf_text(build(builder, tmp_path, ["calendar"], drug).path)
-    missed = yaml.safe_load(builder.library.drugs[drug].origin.path.read_text())["missed_dose"]
-    assert f"Food: {rule}" in text
+    data = yaml.safe_load(builder.library.drugs[drug].origin.path.read_text())
+    missed = data["missed_dose"]
+    assert f"Food: {' '.join(data['food_text'].split())}" in text
     assert "If you miss a dose or throw up" in text
     assert " ".join(missed.split()) in text
     # the missed-dose box comes after the grid
@@ -110,13 +96,13 @@ def test_without_start_the_grid_has_write_in_dates(builder, tmp_path):
     assert "Day 1 of the week" in text and "Sunday" not in text
 
 
-def test_the_prescribers_dose_replaces_the_label_amounts(builder, tmp_path):
+def test_the_prescribers_dose_is_printed_as_typed_text_on_every_day(builder, tmp_path):
     built = build(builder, tmp_path, ["calendar"], "brigatinib", start="2026-12-01",
-                  dose="60 mg once a day <b>")
+                  dose="60 mg <b>")
     text = pdf_text(built.path)
-    assert "Your dose, as prescribed by your doctor: 60 mg once a day <b>" in text
-    assert all("mg" not in cell and "New dose" not in cell
-               for _, cell in calendar_cells(built.path))
+    assert "My dose, as prescribed by my doctor: 60 mg <b>" in text
+    cells = calendar_cells(built.path)
+    assert all("60 mg <b>" in cell and "New dose" not in cell for _, cell in cells)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -133,31 +119,27 @@ def test_bad_calendar_options_exit_2_with_one_line(tmp_path, args, message):
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("kind, field", [("calendar", "schedule"), ("diary", "diary")])
-def test_a_drug_without_schedule_or_diary_data_is_a_clear_error(tmp_path, content_copy,
-                                                               kind, field):
+def test_a_drug_without_diary_data_is_a_clear_error(tmp_path, content_copy):
     path = content_copy / "drugs" / "alectinib.yaml"
     data = yaml.safe_load(path.read_text())
-    (data["dose"] if field == "schedule" else data).pop(field)
+    data.pop("diary")
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     runner = CliRunner()
-    result = runner.invoke(cli, ["build", kind, "--drug", "alectinib", "--content-dir",
+    result = runner.invoke(cli, ["build", "diary", "--drug", "alectinib", "--content-dir",
                                  str(content_copy), "--out-dir", str(tmp_path / "out")])
     assert result.exit_code == 2
-    where = "dose.schedule" if field == "schedule" else "diary"
-    assert f"alectinib has no {field} data (content/drugs/alectinib.yaml:{where})" \
-        in result.output
+    assert "alectinib has no diary data (content/drugs/alectinib.yaml:diary)" in result.output
     # the drug's own sheet still builds
     result = runner.invoke(cli, ["build", "drug-sheet", "--drug", "alectinib", "--content-dir",
                                  str(content_copy), "--out-dir", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
 
 
-DIARY_ROWS = {
-    "lorlatinib": ["Mood changes", "Memory or thinking", "Swelling", "Numbness or tingling"],
-    "alectinib": ["Muscle pain", "Sun sensitivity"],
+DIARY_ROWS = {  # a drug's own rows, for the signs its label names
+    "lorlatinib": ["Mood", "Memory or thinking", "Swelling", "Numbness or tingling"],
+    "alectinib": ["Muscle pain", "Sunburn"],
     "crizotinib": ["Vision changes"],
-    "brigatinib": ["Breathing problems"],
+    "brigatinib": ["Breathing or cough", "Blood pressure"],
 }
 
 
@@ -186,30 +168,32 @@ def test_each_diary_lists_its_own_drugs_symptoms_then_the_general_rows(builder, 
     assert text.count("Notes") >= 2
 
 
-def test_diary_bands_list_the_drugs_symptoms_with_the_clinics_numbers(builder, tmp_path,
-                                                                      clinic_file):
+def test_diary_bands_list_the_drugs_signs_with_the_clinics_numbers(builder, tmp_path,
+                                                                   clinic_file):
     clinic = load_clinic(clinic_file)
     assert clinic.after_hours_phone and clinic.phone
     built = build(builder, tmp_path, ["diary"], "lorlatinib", clinic=clinic,
                   start="2026-12-01")
     text = pdf_text(built.path)
-    now = text[text.index("Call now or go to the emergency room"):
-               text.index("Call your care team today")]
-    today = text[text.index("Call your care team today"):text.index("Tell us at your next visit")]
-    visit = text[text.index("Tell us at your next visit"):text.index("My diary")]
-    diary = builder.library.drugs["lorlatinib"].diary
-    assert all(sign in now for sign in diary.call_now)
-    assert clinic.after_hours_phone in now
-    assert all(sign in today for sign in diary.call_today) and clinic.phone in today
-    assert all(sign in visit for sign in diary.next_visit)
+    library = builder.library
+    levels = library.triage.levels
+    now = text[text.index(levels["emergency"]):text.index(levels["call_now"])]
+    today = text[text.index(levels["call_now"]):text.index(levels["next_visit"])]
+    visit = text[text.index(levels["next_visit"]):text.index("My diary")]
+    signs = library.drugs["lorlatinib"].signs
+    for band, level in ((now, "emergency"), (today, "call_now"), (visit, "next_visit")):
+        assert all(" ".join(s.text.split()) in band for s, _ in library.signs(signs, level))
+    assert "911" in now
+    assert clinic.phone in today and clinic.after_hours_phone in today
     assert "Week 1: December 1, 2026 to December 7, 2026" in text
     assert "Tue Dec 1" in text
 
 
 def test_diary_without_a_clinic_has_write_in_numbers(builder, tmp_path):
     text = pdf_text(build(builder, tmp_path, ["diary"], "brigatinib").path)
-    now = text[text.index("Call now or go"):text.index("Call your care team today")]
-    assert "Nights and weekends:" in now and "911" in now
+    levels = builder.library.triage.levels
+    today = text[text.index(levels["call_now"]):text.index(levels["next_visit"])]
+    assert "Nights and weekends:" in today and "Clinic phone:" in today
 
 
 @pytest.mark.parametrize("paper, size", [("letter", (792, 612)), ("a4", (842, 595))])

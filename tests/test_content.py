@@ -21,16 +21,20 @@ def problems_for(root) -> list[str]:
 
 
 def test_shipped_content_is_valid_and_has_six_drugs():
-    library = load_library(default_content_dir(), today=date(2026, 11, 22))
+    library = load_library(default_content_dir(), today=date(2026, 11, 26))
     assert list(library.drugs) == ["alectinib", "brigatinib", "ceritinib", "crizotinib",
                                    "ensartinib", "lorlatinib"]
     for file in library.files():
         assert file.sources and file.last_checked and file.version
 
 
-def test_every_drug_frames_the_dose_as_usual_not_as_an_order():
+def test_every_drug_frames_the_dose_as_the_prescribers_not_as_an_order():
     for drug in load_library(default_content_dir()).drugs.values():
-        assert drug.dose.example.startswith("The usual dose is"), drug.id
+        example = drug.dose.example.lower()
+        assert "usual dose" in example or "may start you" in example, drug.id
+        assert "doctor" in example, drug.id
+        if drug.dose.times_per_day == 2:
+            assert "each time" in example, drug.id
 
 
 def test_drugs_are_found_by_generic_or_brand_name_in_any_case():
@@ -44,14 +48,14 @@ def test_drugs_are_found_by_generic_or_brand_name_in_any_case():
 
 def test_every_problem_in_every_file_is_reported_together(content_copy):
     faq = content_copy / "faq.yaml"
-    faq.write_text(faq.read_text().replace("last_checked: 2026-11-22", "last_checked: soon"))
+    faq.write_text(faq.read_text().replace("last_checked: 2026-11-26", "last_checked: soon"))
     drug = content_copy / "drugs" / "crizotinib.yaml"
-    text = drug.read_text().replace("call_right_away:", "call_rite_away:")
-    drug.write_text(text.replace('version: "1.0"', "version: 1.0"))
+    text = drug.read_text().replace("\nsigns:", "\nsigns_list:")
+    drug.write_text(text.replace('version: "2.0"', "version: 2.0"))
     problems = problems_for(content_copy)
     assert "content/faq.yaml:last_checked: must be a date written YYYY-MM-DD" in problems
-    assert "content/drugs/crizotinib.yaml:call_right_away: is required but missing" in problems
-    assert any(p.startswith("content/drugs/crizotinib.yaml:call_rite_away: is not a known field")
+    assert "content/drugs/crizotinib.yaml:signs: is required but missing" in problems
+    assert any(p.startswith("content/drugs/crizotinib.yaml:signs_list: is not a known field")
                for p in problems)
     assert any(p.startswith("content/drugs/crizotinib.yaml:version: must be text")
                for p in problems)
@@ -90,7 +94,7 @@ def test_an_empty_section_body_is_rejected(content_copy):
 
 def test_last_checked_in_the_future_is_an_error(content_copy):
     problems = problems_for_today(content_copy, date(2026, 1, 1))
-    assert "content/faq.yaml:last_checked: 2026-11-22 is in the future" in problems
+    assert "content/faq.yaml:last_checked: 2026-11-26 is in the future" in problems
 
 
 def problems_for_today(root, today):

@@ -54,7 +54,7 @@ def test_build_rerun_skip_edit_one_drug_and_force(tmp_path, content_copy):
     assert pack_cli(*args).output.startswith("built 0, unchanged 3, failed 0")
 
     drug = content_copy / "drugs" / "brigatinib.yaml"
-    drug.write_text(drug.read_text().replace('version: "1.0"', 'version: "1.1"'))
+    drug.write_text(drug.read_text().replace('version: "2.0"', 'version: "2.1"'))
     assert pack_cli(*args).output.startswith("built 1, unchanged 2, failed 0")
 
     (out / "questions.pdf").write_bytes(b"tampered")  # output no longer matches the manifest
