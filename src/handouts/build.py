@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from .content import Library, load_library
+from . import i18n
+from .content import Library, language_dir, load_library
 from .context import Part, build_context, plan_parts
 from .errors import HandoutError, RenderError
 from .kinds import KINDS
@@ -44,7 +45,7 @@ class Failed:
 
 def default_name(parts: list[Part], options: Options) -> str:
     """A clear, non-personal file name: 'drug-sheet-brigatinib.pdf', 'faq_questions-a4.pdf',
-    'calendar-brigatinib-from-2026-12-01.pdf'."""
+    'calendar-brigatinib-from-2026-12-01.pdf', 'drug-sheet-alectinib-es.pdf'."""
     name = "_".join(part.slug for part in parts)
     if any(part.kind.dated for part in parts):
         schedule = options.schedule
@@ -54,6 +55,8 @@ def default_name(parts: list[Part], options: Options) -> str:
         name += f"-{options.paper.name}"
     if options.profile.name != "standard":
         name += f"-{options.profile.name}"
+    if options.lang != "en":  # English names stay as they always were
+        name += f"-{options.lang}"
     return name + ".pdf"
 
 
@@ -62,9 +65,24 @@ class Builder:
 
     def __init__(self, content_dir: Path | None = None, templates_dir: Path | None = None,
                  today: date | None = None):
-        self.library: Library = load_library(content_dir or default_content_dir(), today)
+        self.content_dir = content_dir or default_content_dir()
+        self.today = today
+        self.library: Library = load_library(self.content_dir, today)
+        self._libraries: dict[str, Library] = {"en": self.library}
         self.renderer = Renderer(default_templates_dir(), templates_dir)
         self._writer = None
+
+    def editions(self) -> tuple[str, ...]:
+        """The languages this content has: English, and each translation with a folder
+        (content/es/). A folder with missing files is an error when it is loaded."""
+        return tuple(lang for lang in i18n.LANGUAGES
+                     if lang == "en" or language_dir(self.content_dir, lang).is_dir())
+
+    def library_for(self, lang: str) -> Library:
+        """The content of one edition, loaded (and validated) the first time it is asked for."""
+        if lang not in self._libraries:
+            self._libraries[lang] = load_library(self.content_dir, self.today, lang)
+        return self._libraries[lang]
 
     @property
     def writer(self):
@@ -74,25 +92,27 @@ class Builder:
             self._writer = PdfWriter(self.renderer.asset_roots)
         return self._writer
 
-    def plan(self, kinds: list[str], drug: str | None = None) -> list[Part]:
-        return plan_parts(self.library, kinds, drug)
+    def plan(self, kinds: list[str], drug: str | None = None, lang: str = "en") -> list[Part]:
+        return plan_parts(self.library_for(lang), kinds, drug)
 
-    def every_part(self) -> Iterator[list[Part]]:
+    def every_part(self, lang: str = "en") -> Iterator[list[Part]]:
         """One part list per standalone handout: each kind, and each drug for drug sheets."""
         for kind in KINDS.values():
             if kind.needs_drug:
-                for drug_id in self.library.drugs:
-                    yield self.plan([kind.name], drug_id)
+                for drug_id in self.library_for(lang).drugs:
+                    yield self.plan([kind.name], drug_id, lang)
             else:
-                yield self.plan([kind.name])
+                yield self.plan([kind.name], lang=lang)
 
     def html(self, parts: list[Part], options: Options) -> str:
-        return self.renderer.render(build_context(parts, self.library, options))
+        with i18n.use(options.lang):
+            return self.renderer.render(build_context(parts, self.library_for(options.lang),
+                                                      options))
 
     def build(self, kinds: list[str], drug: str | None, options: Options,
               output: Path | None = None, out_dir: Path = Path("output")) -> Built:
         """Build one PDF holding the named kinds, in order; return where it went."""
-        return self.build_parts(self.plan(kinds, drug), options, output, out_dir)
+        return self.build_parts(self.plan(kinds, drug, options.lang), options, output, out_dir)
 
     def build_parts(self, parts: list[Part], options: Options, output: Path | None = None,
                     out_dir: Path = Path("output")) -> Built:
@@ -106,8 +126,9 @@ class Builder:
 
     def render(self, parts: list[Part], options: Options):
         """The PDF's title and bytes (a pdf.RenderedPdf), in memory: nothing is written."""
-        context = build_context(parts, self.library, options)
-        html = self.renderer.render(context)
+        with i18n.use(options.lang):
+            context = build_context(parts, self.library_for(options.lang), options)
+            html = self.renderer.render(context)
         logo = options.clinic.logo if options.clinic else None
         rendered = self.writer.render(html, self.renderer.default_dir,
                                       extra_files=[logo] if logo else [])
@@ -120,7 +141,7 @@ class Builder:
     def build_all(self, options: Options, out_dir: Path = Path("output")
                   ) -> Iterator[Built | Failed]:
         """Every standalone handout into out_dir; one failure never stops the others."""
-        for parts in self.every_part():
+        for parts in self.every_part(options.lang):
             try:
                 yield self.build_parts(parts, options, out_dir=out_dir)
             except HandoutError as exc:

@@ -19,6 +19,7 @@ from .kinds import KINDS
 
 PAPER_CHOICES = ["letter", "a4"]
 PROFILE_CHOICES = ["standard", "large-print"]  # options.PROFILES, without importing it
+LANG_CHOICES = ["en", "es"]  # i18n.LANGUAGES, without importing Babel at start-up
 
 
 class _Exit(click.ClickException):
@@ -121,6 +122,9 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
               default="letter", show_default=True, help="Paper size.")
 @click.option("--profile", type=click.Choice(PROFILE_CHOICES, case_sensitive=False),
               default="standard", show_default=True, help="Print profile.")
+@click.option("--lang", type=click.Choice(LANG_CHOICES, case_sensitive=False),
+              default="en", show_default=True,
+              help="Language of the handout: en (English) or es (Spanish, español).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Output PDF file (default: a clear name under --out-dir).")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -129,8 +133,8 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
 def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Path | None,
           patient: str | None, prescriber: str | None, when: str | None,
           start: str | None, weeks: int | None, dose_text: tuple[str, ...], paper: str,
-          profile: str, output: Path | None, out_dir: Path, content_dir: Path | None,
-          templates_dir: Path | None) -> None:
+          profile: str, lang: str, output: Path | None, out_dir: Path,
+          content_dir: Path | None, templates_dir: Path | None) -> None:
     """Build handouts as PDF files.
 
     Several KINDS in one call make ONE PDF, each part starting on a new page, with a
@@ -147,6 +151,8 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
           --dose "90 mg" --dose "180 mg from day 8"
       handouts build diary --drug lorlatinib --clinic clinic.yaml
       handouts build --all --clinic clinic.yaml       -> every handout into output/
+      handouts build drug-sheet --drug alectinib --lang es
+                                                      -> output/drug-sheet-alectinib-es.pdf
     """
     from .build import Builder, Failed
     from .errors import OptionError
@@ -163,7 +169,7 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
     options = Options(paper=paper_named(paper), profile=profile_named(profile),
                       clinic=load_clinic(clinic) if clinic else None,
                       personal=personal(patient, prescriber, when),
-                      schedule=schedule(start, weeks, dose_text))
+                      schedule=schedule(start, weeks, dose_text), lang=lang.lower())
     builder = Builder(content_dir, templates_dir)
     results = (builder.build_all(options, out_dir) if build_all
                else [builder.build(list(kinds), drug, options, output, out_dir)])

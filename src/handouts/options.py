@@ -15,19 +15,22 @@ from typing import Annotated
 from pydantic import BeforeValidator, StringConstraints
 
 from .errors import ChoiceError, ClinicError, OptionError
+from .i18n import N_
 from .schema import Strict, read_yaml, validate
 
 
 @dataclass(frozen=True)
 class Paper:
+    """A paper size; `label` is an English msgid (show it through i18n.gettext)."""
+
     name: str
     css_size: str
     label: str
 
 
 PAPERS = {
-    "letter": Paper("letter", "letter", "US Letter (8.5 × 11 in)"),
-    "a4": Paper("a4", "A4", "A4 (210 × 297 mm)"),
+    "letter": Paper("letter", "letter", N_("US Letter (8.5 × 11 in)")),
+    "a4": Paper("a4", "A4", N_("A4 (210 × 297 mm)")),
 }
 
 
@@ -41,9 +44,9 @@ class Profile:
 
 
 PROFILES = {
-    "standard": Profile("standard", "profile-standard.css", "Standard print (13 pt body)"),
+    "standard": Profile("standard", "profile-standard.css", N_("Standard print (13 pt body)")),
     "large-print": Profile("large-print", "profile-large-print.css",
-                           "Large print (18 pt body, 22 pt+ headings, one column)"),
+                           N_("Large print (18 pt body, 22 pt+ headings, one column)")),
 }
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -225,6 +228,7 @@ class Options:
     clinic: Clinic | None = None
     personal: Personal = field(default_factory=Personal)
     schedule: Schedule = field(default_factory=Schedule)
+    lang: str = "en"  # the edition: interface text and content in this language (i18n.py)
 
 
 def paper(name: str) -> Paper:

@@ -4,6 +4,9 @@ Autoescape is on for every template whatever its extension (select_autoescape() 
 *.html.j2), and StrictUndefined makes a missing value an error, never a blank dose line.
 A clinic's own templates folder is searched first, file by file; ours stay reachable as
 "default:NAME" so an override can extend the original.
+
+Interface words go through gettext (jinja2.ext.i18n, newstyle: `{% trans %}` and
+`_("... %(name)s", name=...)`), translated into the language set by i18n.use().
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 import fontpkg_atkinson_hyperlegible as atkinson
 import jinja2
 
+from . import i18n
 from .context import format_date
 from .errors import RenderError
 
@@ -45,8 +49,20 @@ class Renderer:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            extensions=["jinja2.ext.i18n"],
         )
+        # Whole sentences with placeholders, whitespace collapsed (babel.cfg says the same).
+        self.env.policies["ext.i18n.trimmed"] = True
+        self.env.install_gettext_callables(  # type: ignore[attr-defined]
+            i18n.gettext, i18n.ngettext, newstyle=True)
         self.env.filters["longdate"] = format_date
+        self.env.filters["shortdate"] = lambda value: i18n.format_skeleton(value, "MMMd")
+        self.env.filters["weekday"] = lambda value: i18n.weekday_name(value, "abbreviated")
+        # Markup: css_content has quoted and escaped the words for CSS already.
+        self.env.globals["css_page_of"] = lambda: jinja2.utils.markupsafe.Markup(
+            i18n.css_page_of())
+        self.env.globals["css_contents_page"] = lambda: jinja2.utils.markupsafe.Markup(
+            i18n.css_contents_page())
         self.env.globals["asset"] = self.asset_url
         self.env.globals["font_faces"] = [
             {"url": (FONT_DIR / name).as_uri(), "weight": weight, "style": style}
