@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from . import i18n
-from .content import Library, language_dir, load_library
+from .content import Library, editions, load_library
 from .context import Part, build_context, plan_parts
 from .errors import HandoutError, RenderError
 from .kinds import KINDS
@@ -73,10 +73,8 @@ class Builder:
         self._writer = None
 
     def editions(self) -> tuple[str, ...]:
-        """The languages this content has: English, and each translation with a folder
-        (content/es/). A folder with missing files is an error when it is loaded."""
-        return tuple(lang for lang in i18n.LANGUAGES
-                     if lang == "en" or language_dir(self.content_dir, lang).is_dir())
+        """The languages this content has (see content.editions)."""
+        return editions(self.content_dir)
 
     def library_for(self, lang: str) -> Library:
         """The content of one edition, loaded (and validated) the first time it is asked for."""

@@ -511,6 +511,20 @@ def language_dir(root: Path, lang: str = "en") -> Path:
     return root if lang == "en" else root / lang
 
 
+def editions(root: Path) -> tuple[str, ...]:
+    """The languages a content folder has: English, and each translation whose folder
+    (content/es/) holds content files. A folder with only its termbase is a translation not
+    yet started; one with some files missing is an error when it is loaded."""
+    from .i18n import LANGUAGES
+
+    def started(folder: Path) -> bool:
+        return (folder / "drugs").is_dir() or any(
+            path.name != "termbase.yaml" for path in folder.glob("*.yaml"))
+
+    return tuple(lang for lang in LANGUAGES
+                 if lang == "en" or started(language_dir(root, lang)))
+
+
 def load_library(root: Path, today: date | None = None, lang: str = "en") -> Library:
     """Read and validate every content file of one language; raise ContentError listing all
     problems. A translation must have every file English has: a missing one is an error
