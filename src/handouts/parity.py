@@ -24,6 +24,8 @@ SAME_VALUE = ("kind", "id", "generic", "brand", "maker", "status", "food", "pict
               "sources", "urgent_signs")
 # Fields that are bookkeeping: each file has its own.
 OWN = {"title", "version", "last_checked", "review", "translation_of", "approved"}
+# A glossary explains the words of its own language: the Spanish one may need more terms.
+FREE_LENGTH = {"terms[]"}
 NUMBER = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)*)(?:\s*(mg|mcg|ml|g|%|mmhg))?(?![\w])",
                     re.IGNORECASE)
 
@@ -65,6 +67,8 @@ def _ids(obj) -> dict[str, object]:
     same = {}
     for path, value in _walk(obj, ""):
         last = path.rsplit(".", 1)[-1]
+        if path in FREE_LENGTH:
+            continue
         words = last in ("alt", "caption")  # common.yaml's pictogram texts are translated
         if (path.endswith("[]") or last in ("id", "level", "times_per_day", "start_day",
                                             "end_day", "amount", "own_questions_lines")
