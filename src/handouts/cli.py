@@ -98,6 +98,14 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
     click.echo("\nPrint profiles (--profile):")
     for profile in PROFILES.values():
         click.echo(f"  {profile.name:<12} {profile.label}")
+    from .content import editions
+    from .i18n import LANGUAGES
+
+    have = editions(content_dir or default_content_dir())
+    click.echo("\nLanguages (--lang):")
+    for code, name in LANGUAGES.items():
+        note = "" if code in have else "  [no content/" + code + "/ yet]"
+        click.echo(f"  {code:<12} {name}{note}")
 
 
 @cli.command()
@@ -201,8 +209,10 @@ def check_command(strict: bool, max_age_days: int, fmt: str, content_dir: Path |
     """Check content: schema, freshness and reading level, all problems at once.
 
     Reading level is scored offline per section (Flesch-Kincaid and SMOG). Limits: FAQ,
-    questions and shared text grade 8; drug sheets grade 9. Exit code 1 on any error (or,
-    with --strict, any warning).
+    questions and shared text grade 8; drug sheets grade 9. A translation (content/es/)
+    is checked too: parity with English (ids, list lengths, numbers, sources), stale
+    translations, the termbase, and Fernández-Huerta of at least 70 per section. Exit code 1
+    on any error (or, with --strict, any warning).
 
     \b
     Examples:
