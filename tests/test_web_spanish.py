@@ -80,7 +80,7 @@ def test_a_pack_item_names_its_languages_and_a_csv_row_its_language(content, tmp
     names = {job.name: job.lang for job in pack.jobs}
     assert names["drug-sheet-alectinib.pdf"] == "en"
     assert names["drug-sheet-alectinib-es.pdf"] == "es"
-    assert names["packet-ana-diaz.pdf"] == "es" and names["packet-bo-lee.pdf"] == "en"
+    assert names["packet-ana-diaz-es.pdf"] == "es" and names["packet-bo-lee.pdf"] == "en"
     assert pack.problems == [("row 4", "patients.csv:row 4: language must be one of en, es, "
                               "not 'fr'")]
 
@@ -117,3 +117,10 @@ def test_the_pdf_text_is_spanish(client):
         handle.flush()
         text = pdf_text(handle.name)
     assert "1 de diciembre de 2026" in text and "Calendario de la medicina" in text
+
+
+def test_a_spanish_dose_change_is_understood():
+    from handouts.options import dose_steps
+
+    assert [(s.start_day, s.amount) for s in dose_steps(["90 mg", "180 mg desde el día 8"])] \
+        == [(1, "90 mg"), (8, "180 mg")]

@@ -543,11 +543,15 @@ def load_library(root: Path, today: date | None = None, lang: str = "en") -> Lib
     drug_paths = sorted((folder / "drugs").glob("*.yaml"))
     if lang != "en":
         have = {path.stem for path in drug_paths}
-        for english in sorted((root / "drugs").glob("*.yaml")):
-            if english.stem not in have:
-                problems.append(f"{display_path(folder / 'drugs' / english.name, root.parent)}: "
-                                f"file not found (no {lang} translation of "
-                                f"{display_path(english, root.parent)})")
+        originals = {path.stem for path in (root / "drugs").glob("*.yaml")}
+        for stem in sorted(originals - have):
+            problems.append(f"{display_path(folder / 'drugs' / (stem + '.yaml'), root.parent)}: "
+                            f"file not found (no {lang} translation of "
+                            f"{display_path(root / 'drugs' / (stem + '.yaml'), root.parent)})")
+        for stem in sorted(have - originals):
+            problems.append(f"{display_path(folder / 'drugs' / (stem + '.yaml'), root.parent)}: "
+                            f"translates no English file (content/drugs/{stem}.yaml is missing)")
+        drug_paths = [path for path in drug_paths if path.stem in originals]
     if not drug_paths:
         problems.append(f"{display_path(folder / 'drugs', root.parent)}: no drug files (*.yaml)")
     for path in drug_paths:

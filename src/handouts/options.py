@@ -147,7 +147,9 @@ def personal(patient: str | None, prescriber: str | None, when: str | None,
 WEEKS = range(1, 13)  # a calendar or diary covers 1 to 12 weeks
 MAX_DOSE_TEXT = 100
 MAX_DOSE_STEPS = 6
-_FROM_DAY = re.compile(r"^(?P<amount>.+?)\s+from\s+day\s+(?P<day>\d{1,3})$", re.IGNORECASE)
+# "180 mg from day 8", or in Spanish "180 mg desde el día 8" (staff of a Spanish clinic).
+_FROM_DAY = re.compile(r"^(?P<amount>.+?)\s+(?:from\s+day|desde\s+el\s+d[ií]a)\s+"
+                       r"(?P<day>\d{1,3})$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

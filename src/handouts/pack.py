@@ -157,11 +157,6 @@ def _patient_jobs(csv_path: Path, pack: PackFile, clinic: Clinic | None,
                                f"unknown: {', '.join(extra) or 'none'}; 'name' is required")
         jobs, used = [], set()
         for number, row in enumerate(reader, start=2):  # row 1 is the header
-            slug = slugify(row.get("name") or "")
-            name, n = f"packet-{slug}.pdf", 2
-            while name in used:
-                name, n = f"packet-{slug}-{n}.pdf", n + 1
-            used.add(name)
             try:
                 fields = personal(row.get("name") or None, row.get("prescriber") or None,
                                   row.get("date") or None, labels=("name", "prescriber", "date"))
@@ -170,6 +165,12 @@ def _patient_jobs(csv_path: Path, pack: PackFile, clinic: Clinic | None,
             except OptionError as exc:
                 problems.append((f"row {number}", f"{csv_path.name}:row {number}: {exc}"))
                 continue
+            # The language shows in the name, as with `build`: packet-ana-diaz-es.pdf.
+            slug = slugify(row.get("name") or "") + ("" if lang == "en" else f"-{lang}")
+            name, n = f"packet-{slug}.pdf", 2
+            while name in used:
+                name, n = f"packet-{slug}-{n}.pdf", n + 1
+            used.add(name)
             jobs.append(Job(name, tuple(pack.packet), row.get("drug") or None,
                             (row.get("paper") or pack.defaults.papers[0]).lower(), "standard",
                             clinic, patient=fields.patient, prescriber=fields.prescriber,
