@@ -172,7 +172,7 @@ def build_context(parts: list[Part], library: Library, options: Options) -> dict
                          "%(handouts)s") % {"handouts": ", ".join(_(p.kind.label)
                                                                   for p in parts)},
             "author": clinic.name if clinic else "handouts",
-            "keywords": ", ".join([_("ALK-positive lung cancer"), "NSCLC", *drug_names]),
+            "keywords": ", ".join([_("ALK-positive lung cancer"), _("NSCLC"), *drug_names]),
             "lang": options.lang,
             "generator": f"handouts {__version__}",
         },

@@ -87,6 +87,7 @@ def catalog(lang: str) -> Catalog:
     mo = po_path(lang).with_suffix(".mo")
     if mo.is_file():
         with mo.open("rb") as handle:
+            # The parsed messages; gettext's own lookup would fall back to the msgid.
             messages = dict(_gettext.GNUTranslations(handle)._catalog)  # type: ignore[attr-defined]
         return Catalog(lang, {k: v for k, v in messages.items() if isinstance(k, str) and k})
     if po_path(lang).is_file():
@@ -144,9 +145,8 @@ def weekday_name(value: date | int, width: str = "wide") -> str:
     """The weekday's name (Sunday first when given an int 0-6), capitalised for a heading."""
     from babel.dates import get_day_names
 
-    index = value if isinstance(value, int) else value.weekday()
-    if isinstance(value, int):  # grids count Sunday as 0; Babel counts Monday as 0
-        index = (value - 1) % 7
+    # Grids count from Sunday (0), as US calendars do; Babel, like Python, from Monday (0).
+    index = (value - 1) % 7 if isinstance(value, int) else value.weekday()
     name = get_day_names(width, locale=current())[index]
     return name[:1].upper() + name[1:]
 
