@@ -64,9 +64,10 @@ def test_every_drug_by_code_by_name_and_by_language(client, drug):
     english = check_feed(ask(client, dn=BRANDS[drug], lang="en"), drug)
     assert english["note"] is None
     spanish = check_feed(ask(client, dn=drug, lang="es"), drug)
-    # No Spanish edition yet: English handouts, and a note that says so in both languages.
-    assert spanish["language"] == "en" and spanish["requestedLanguage"] == "es"
-    assert "español" in spanish["note"] and "English" in spanish["note"]
+    # The Spanish edition exists: its links lead to the Spanish PDFs, with no fallback note.
+    assert spanish["language"] == "es" and spanish["note"] is None
+    assert all(link["href"].endswith("-es.pdf") or "-es-" in link["href"]
+               for entry in spanish["entry"] for link in entry["link"])
 
 
 def drug_obj(client, drug):
@@ -78,10 +79,13 @@ def test_html_is_the_default_answer_and_links_resolve(client):
     assert page.status_code == 200 and page.mimetype == "text/html"
     html = page.get_data(as_text=True)
     assert "Medicine sheet: Lorlatinib (Lorbrena)" in html
-    assert 'lang="es"' in html and "español" in html  # the note, marked as Spanish
-    assert 'href="http://localhost/pdf/calendar-lorlatinib-a4.pdf"' in html
-    pdf = client.get("/pdf/calendar-lorlatinib-a4.pdf")
+    assert 'href="http://localhost/pdf/calendar-lorlatinib-a4-es.pdf"' in html
+    pdf = client.get("/pdf/calendar-lorlatinib-a4-es.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    # And a language with no edition falls back to English, saying so.
+    other = ask(client, dn="lorlatinib", lang="fr")
+    if other.status_code == 200:
+        assert other.get_json()["feed"]["language"] == "en"
 
 
 @pytest.mark.parametrize("params", [

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from conftest import FIXTURES, pdf_text
 from handouts.cli import cli
+from handouts.content import editions
 from handouts.kinds import KINDS
 from handouts.options import PAPERS, PROFILES
 from handouts.paths import default_content_dir
@@ -39,7 +40,7 @@ def site(tmp_path_factory) -> tuple[Path, list[str]]:
     folder = tmp_path_factory.mktemp("site")
     content = folder / "content"
     shutil.copytree(default_content_dir(), content)
-    for drug in (content / "drugs").glob("*.yaml"):
+    for drug in [*(content / "drugs").glob("*.yaml"), *(content / "es" / "drugs").glob("*.yaml")]:
         if drug.stem != "brigatinib":
             drug.unlink()
     shutil.copy(FIXTURES / "logo.png", folder / "logo.png")
@@ -54,7 +55,8 @@ def site(tmp_path_factory) -> tuple[Path, list[str]]:
 
 def test_every_handout_is_built_once_and_a_rerun_rebuilds_nothing(site):
     out, (first, second) = site
-    expected = len(KINDS) * len(PAPERS) * len(PROFILES)  # one drug
+    # One drug, in each edition the content has (English, and Spanish once content/es is in).
+    expected = len(KINDS) * len(PAPERS) * len(PROFILES) * len(editions(default_content_dir()))
     assert f"(built {expected}, unchanged 0, failed 0" in first
     assert f"(built 0, unchanged {expected}, failed 0" in second
     assert len(list((out / "pdf").glob("*.pdf"))) == expected

@@ -126,7 +126,7 @@ def test_the_page_has_labels_landmarks_and_one_h1_and_no_scripts(client):
     assert page.all("header") and page.all("main") and page.all("footer")
     assert page.all("meta")[1]["name"] == "viewport"
     labelled = {a["for"] for a in page.all("label")}
-    controls = [a for a in page.all("select") + page.all("input")]
+    controls = [a for a in page.all("select") + page.all("input") if a.get("type") != "hidden"]
     assert controls and all(c["id"] in labelled for c in controls)
     ids = [a["id"] for _, a in page.tags if "id" in a]
     assert len(ids) == len(set(ids)), "duplicate ids"

@@ -164,7 +164,7 @@ AUDIT = r"""
                        (el.getAttribute('aria-labelledby') || '')).split(/\s+/).filter(Boolean))
       if (!document.getElementById(ref)) problems.push(`aria reference to missing #${ref}`);
 
-  for (const el of document.querySelectorAll('input, select, textarea')) {
+  for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
     const names = [...el.labels].map(l => l.textContent.trim()).filter(Boolean);
     if (!names.length && !el.getAttribute('aria-label'))
       problems.push(`control without a label: ${el.name}`);
@@ -205,7 +205,7 @@ AUDIT = r"""
   }
   if (checked < 20) problems.push(`only ${checked} text elements checked`);
 
-  for (const el of document.querySelectorAll('button, select, input')) {
+  for (const el of document.querySelectorAll('button, select, input:not([type=hidden]), nav a')) {
     const r = el.getBoundingClientRect();
     if (r.height < 24 || r.width < 24) problems.push(`target under 24 px: ${el.name || el.id}`);
   }
@@ -213,7 +213,7 @@ AUDIT = r"""
 }
 """
 
-FOCUSABLE = "a[href], button, select, input, [tabindex]:not([tabindex='-1'])"
+FOCUSABLE = "a[href], button, select, input:not([type=hidden]), [tabindex]:not([tabindex='-1'])"
 
 
 def test_the_page_passes_an_accessibility_audit_in_the_browser(server, browser):
@@ -286,3 +286,78 @@ def test_raw_traversal_requests_to_the_real_server_are_404(server, path):
     assert response.getheader("Content-Security-Policy", "").startswith("default-src 'none'")
     assert response.getheader("X-Content-Type-Options") == "nosniff"
 
+
+
+# ---- the Spanish edition ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server_es(tmp_path_factory):
+    """`handouts serve` over content with its Spanish folder (see tests/spanish.py)."""
+    from spanish import spanish_content
+
+    folder = tmp_path_factory.mktemp("serve-es")
+    write_clinic(folder)
+    content, _ = spanish_content(folder / "content")
+    port = free_port()
+    log = (folder / "serve.log").open("wb")
+    command = [str(Path(sys.executable).with_name("handouts")), "serve", "--clinic",
+               str(folder / "clinic.yaml"), "--port", str(port), "--workers", "1",
+               "--content-dir", str(content)]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, (folder / "serve.log").read_text()
+        try:
+            with urllib.request.urlopen(url + "/", timeout=5):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    yield url
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    log.close()
+
+
+def test_a_spanish_browser_gets_the_spanish_page_and_downloads_a_spanish_sheet(
+        server_es, browser, tmp_path):
+    """Accept-Language picks Spanish; keyboard only, no JavaScript; the PDF is Spanish."""
+    context = browser.new_context(java_script_enabled=False, accept_downloads=True,
+                                  locale="es-US", viewport={"width": 1000, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(server_es + "/")
+        assert page.locator("html").get_attribute("lang") == "es"
+        assert page.locator("h1").inner_text() == "Folletos sobre el cáncer de pulmón ALK positivo"
+        assert page.locator('nav.languages a[hreflang="en"]').inner_text() == "English"
+        assert page.evaluate(AUDIT) == []
+        tab_to(page, "#drug")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("ArrowDown")
+        assert page.locator("#drug").input_value() == "brigatinib"
+        tab_to(page, 'button[value="drug-sheet"]')
+        assert "Descargar: Hoja de la medicina (PDF)" in page.locator(
+            'button[value="drug-sheet"]').inner_text()
+        with page.expect_download() as info:
+            page.keyboard.press("Enter")
+        download = info.value
+        assert download.suggested_filename == "drug-sheet-brigatinib-es.pdf"
+        saved = tmp_path / download.suggested_filename
+        download.save_as(saved)
+        text = pdf_text(saved)
+        assert "Puntos clave" in text and "Página 1 de" in text and CLINIC in text
+    finally:
+        context.close()
+
+
+def test_the_language_switch_works_with_the_keyboard(server_es, page):
+    page.goto(server_es + "/?lang=en")
+    assert page.locator("html").get_attribute("lang") == "en"
+    tab_to(page, 'nav.languages a[hreflang="es"]')
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert page.url.endswith("/?lang=es")
+    assert page.locator("h2#choices-heading").inner_text() == "Paso 1: Elija sus opciones"

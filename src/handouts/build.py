@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from .content import Library, load_library
+from . import i18n
+from .content import Library, editions, load_library
 from .context import Part, build_context, plan_parts
 from .errors import HandoutError, RenderError
 from .files import make_folder, slugify, write_atomic, write_new
@@ -46,7 +47,7 @@ class Failed:
 
 def default_name(parts: list[Part], options: Options) -> str:
     """A clear, non-personal file name: 'drug-sheet-brigatinib.pdf', 'faq_questions-a4.pdf',
-    'calendar-brigatinib-from-2026-12-01.pdf'."""
+    'calendar-brigatinib-from-2026-12-01.pdf', 'drug-sheet-alectinib-es.pdf'."""
     name = "_".join(part.slug for part in parts)
     if any(part.kind.dated for part in parts):
         schedule = options.schedule
@@ -56,6 +57,8 @@ def default_name(parts: list[Part], options: Options) -> str:
         name += f"-{options.paper.name}"
     if options.profile.name != "standard":
         name += f"-{options.profile.name}"
+    if options.lang != "en":  # English names stay as they always were
+        name += f"-{options.lang}"
     return name + ".pdf"
 
 
@@ -83,9 +86,22 @@ class Builder:
 
     def __init__(self, content_dir: Path | None = None, templates_dir: Path | None = None,
                  today: date | None = None):
-        self.library: Library = load_library(content_dir or default_content_dir(), today)
+        self.content_dir = content_dir or default_content_dir()
+        self.today = today
+        self.library: Library = load_library(self.content_dir, today)
+        self._libraries: dict[str, Library] = {"en": self.library}
         self.renderer = Renderer(default_templates_dir(), templates_dir)
         self._writer = None
+
+    def editions(self) -> tuple[str, ...]:
+        """The languages this content has (see content.editions)."""
+        return editions(self.content_dir)
+
+    def library_for(self, lang: str) -> Library:
+        """The content of one edition, loaded (and validated) the first time it is asked for."""
+        if lang not in self._libraries:
+            self._libraries[lang] = load_library(self.content_dir, self.today, lang)
+        return self._libraries[lang]
 
     @property
     def writer(self):
@@ -95,25 +111,27 @@ class Builder:
             self._writer = PdfWriter(self.renderer.asset_roots)
         return self._writer
 
-    def plan(self, kinds: list[str], drug: str | None = None) -> list[Part]:
-        return plan_parts(self.library, kinds, drug)
+    def plan(self, kinds: list[str], drug: str | None = None, lang: str = "en") -> list[Part]:
+        return plan_parts(self.library_for(lang), kinds, drug)
 
-    def every_part(self) -> Iterator[list[Part]]:
+    def every_part(self, lang: str = "en") -> Iterator[list[Part]]:
         """One part list per standalone handout: each kind, and each drug for drug sheets."""
         for kind in KINDS.values():
             if kind.needs_drug:
-                for drug_id in self.library.drugs:
-                    yield self.plan([kind.name], drug_id)
+                for drug_id in self.library_for(lang).drugs:
+                    yield self.plan([kind.name], drug_id, lang)
             else:
-                yield self.plan([kind.name])
+                yield self.plan([kind.name], lang=lang)
 
     def html(self, parts: list[Part], options: Options) -> str:
-        return self.renderer.render(build_context(parts, self.library, options))
+        with i18n.use(options.lang):
+            return self.renderer.render(build_context(parts, self.library_for(options.lang),
+                                                      options))
 
     def build(self, kinds: list[str], drug: str | None, options: Options,
               output: Path | None = None, out_dir: Path = Path("output")) -> Built:
         """Build one PDF holding the named kinds, in order; return where it went."""
-        return self.build_parts(self.plan(kinds, drug), options, output, out_dir)
+        return self.build_parts(self.plan(kinds, drug, options.lang), options, output, out_dir)
 
     def build_parts(self, parts: list[Part], options: Options, output: Path | None = None,
                     out_dir: Path = Path("output")) -> Built:
@@ -137,10 +155,11 @@ class Builder:
 
     def render(self, parts: list[Part], options: Options):
         """The PDF's title and bytes (a pdf.RenderedPdf), in memory: nothing is written."""
-        context = build_context(parts, self.library, options)
-        # The stylesheets go to the PDF writer as files it parses once, not as <link>s
-        # that WeasyPrint would fetch and parse again for every render.
-        html = self.renderer.render(context | {"link_stylesheets": False})
+        with i18n.use(options.lang):
+            context = build_context(parts, self.library_for(options.lang), options)
+            # The stylesheets go to the PDF writer as files it parses once, not as <link>s
+            # that WeasyPrint would fetch and parse again for every render.
+            html = self.renderer.render(context | {"link_stylesheets": False})
         logo = options.clinic.logo if options.clinic else None
         sheets = [self.renderer.asset_path(name)
                   for name in ("handout.css", options.profile.stylesheet)]
@@ -158,7 +177,7 @@ class Builder:
 
         A folder that cannot be made stops them all, as one error, before any render."""
         make_folder(out_dir)
-        for parts in self.every_part():
+        for parts in self.every_part(options.lang):
             try:
                 yield self.build_parts(parts, options, out_dir=out_dir)
             except HandoutError as exc:

@@ -1,8 +1,10 @@
 """`handouts check`: a content lint a clinic can run on its own edits.
 
 It reports every problem at once, as "file:field: message": schema errors, stale
-`last_checked` dates, and reading level per section with the grade gates below. Errors fail
-the check; warnings fail it only with strict=True.
+`last_checked` dates, and reading level per section with the grade gates below. Each
+translation (content/es/) is checked too: its own schema and dates, parity with the English
+file (parity.py), the termbase, and Spanish reading ease per section (readability_es.py).
+Errors fail the check; warnings fail it only with strict=True.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from . import readability_es
 from .content import (
     ContentFile,
     Drug,
@@ -20,18 +23,25 @@ from .content import (
     ListBlock,
     NoteBlock,
     StepsBlock,
+    editions,
+    language_dir,
     load_library,
 )
 from .errors import ContentError
+from .parity import library_pairs, load_termbase, pair_findings, term_findings
 from .readability import Score, score, words_in
 from .sources import problems as source_problems
 
 GRADE_LIMITS = {"faq": 8.0, "questions": 8.0, "drug-sheet": 9.0, "shared": 8.0}
 REVIEW_WARNING_DAYS = 60
+LABELS = {"diary"}  # sections of table labels: Spanish reading ease is shown, not gated
 # How many ALK inhibitors there are comes from the drug files, never from prose: a new drug
 # must be a content-only change.
 _DRUG_COUNT = re.compile(r"\b(six|sixth|seven|seventh|five|fifth)\b[^.]{0,40}\b(ALK|inhibitor|"
                          r"medicine|drug|pill)s?\b|\b[5-7]\s+(ALK|approved)\b", re.IGNORECASE)
+_DRUG_COUNT_ES = re.compile(r"\b(seis|sexto|siete|séptimo|cinco|quinto)\b[^.]{0,40}\b(ALK|"
+                            r"inhibidor|medicina|medicamento|pastilla)(e?s)?\b|\b[5-7]\s+"
+                            r"(ALK|aprobad|inhibidor)", re.IGNORECASE)
 MEDICAL_WORDS = Path(__file__).with_name("medical_words.txt")
 
 
@@ -67,9 +77,36 @@ class HandoutReport:
 
 
 @dataclass
+class SpanishSection:
+    name: str
+    where: str
+    score: readability_es.SpanishScore
+
+
+@dataclass
+class TranslationReport:
+    """Reading ease of one translated handout, section by section."""
+
+    name: str  # "es/drug-sheet-brigatinib"
+    sections: list[SpanishSection] = field(default_factory=list)
+
+    @property
+    def total(self) -> readability_es.SpanishScore:
+        total = readability_es.SpanishScore()
+        for section in self.sections:
+            total.add(section.score)
+        return total
+
+    @property
+    def lowest(self) -> SpanishSection | None:
+        return min(self.sections, key=lambda s: s.score.fernandez_huerta, default=None)
+
+
+@dataclass
 class Report:
     findings: list[Finding] = field(default_factory=list)
     handouts: list[HandoutReport] = field(default_factory=list)
+    translations: list[TranslationReport] = field(default_factory=list)
 
     def count(self, level: str) -> int:
         return sum(1 for f in self.findings if f.level == level)
@@ -241,17 +278,89 @@ def check_library(library: Library, today: date, max_age_days: int = 365) -> Rep
     return report
 
 
+def _problem_findings(problems: list[str]) -> list[Finding]:
+    findings = []
+    for problem in problems:
+        where, _, message = problem.partition(": ")
+        findings.append(Finding("error", where or problem, message))
+    return findings
+
+
 def check(content_dir: Path, today: date, max_age_days: int = 365) -> Report:
-    """Check a content folder; schema problems come back as findings, never as exceptions."""
+    """Check a content folder and its translations; schema problems come back as
+    findings, never as exceptions."""
     try:
         library = load_library(content_dir, today)
     except ContentError as exc:
-        report = Report()
-        for problem in exc.problems:
-            where, _, message = problem.partition(": ")
-            report.findings.append(Finding("error", where or problem, message))
-        return report
-    return check_library(library, today, max_age_days)
+        return Report(findings=_problem_findings(exc.problems))
+    report = check_library(library, today, max_age_days)
+    for lang in editions(content_dir):
+        if lang != "en":
+            check_translation(report, library, lang, today, max_age_days)
+    return report
+
+
+def check_translation(report: Report, english: Library, lang: str, today: date,
+                      max_age_days: int = 365) -> None:
+    """Add one translation's findings and reading-ease tables to the report."""
+    folder = language_dir(english.root, lang)
+    shown = f"{english.root.name}/{lang}/termbase.yaml"
+    terms, problems = load_termbase(folder / "termbase.yaml", shown)
+    report.findings.extend(_problem_findings(problems))
+    if not terms and not problems:
+        report.findings.append(Finding("warning", shown, "no termbase: the known "
+                                       "translation traps are not checked"))
+    try:
+        translation = load_library(english.root, today, lang)
+    except ContentError as exc:
+        report.findings.extend(_problem_findings(exc.problems))
+        return
+    for file in translation.files():
+        age = (today - file.last_checked).days
+        if age > max_age_days:
+            report.findings.append(Finding(
+                "warning", f"{file.origin.shown}:last_checked",
+                f"last checked {file.last_checked} ({age} days ago, limit {max_age_days})"))
+        due = file.review.next_review
+        where = f"{file.origin.shown}:review.next_review"
+        if due < today:
+            report.findings.append(Finding("error", where, f"review was due {due}"))
+        elif (due - today).days <= REVIEW_WARNING_DAYS:
+            report.findings.append(Finding("warning", where, f"review is due {due} "
+                                           f"(in {(due - today).days} days)"))
+        for level, where_field, message in term_findings(file, terms):
+            report.findings.append(Finding(level, f"{file.origin.shown}:{where_field}",
+                                           message))
+    for english_file, translated in library_pairs(english, translation):
+        for level, where_field, message in pair_findings(english_file, translated):
+            report.findings.append(Finding(level, f"{translated.origin.shown}:{where_field}",
+                                           message))
+    known = known_words(translation)
+    for name, (file, sections) in handout_sections(translation).items():
+        handout = TranslationReport(f"{lang}/{name}")
+        for title, where_field, texts in sections:
+            where = f"{file.origin.shown}:{where_field}"
+            section = SpanishSection(title, where, readability_es.score(texts, known))
+            handout.sections.append(section)
+            for text in texts:
+                if _DRUG_COUNT_ES.search(text):
+                    report.findings.append(Finding(
+                        "error", where, "states how many ALK inhibitors there are "
+                        f"({_DRUG_COUNT_ES.search(text)[0]!r}): use a {{drugs: approved}} "
+                        "block"))
+            for sentence in section.score.long_sentences:
+                report.findings.append(Finding(
+                    "warning", where, f"sentence over 25 words: {sentence[:60]!r}…"))
+            ease = section.score.fernandez_huerta
+            # A diary's rows are one- to three-word table labels ("Adormecimiento u
+            # hormigueo"), not prose: a sentence-based formula measures only their word
+            # length there, so they are scored and shown but not gated.
+            if ease < readability_es.FERNANDEZ_HUERTA_LIMIT and where_field not in LABELS:
+                report.findings.append(Finding(
+                    "error", where, f"Fernández-Huerta {ease:.1f} is below "
+                    f"{readability_es.FERNANDEZ_HUERTA_LIMIT:g} in '{title}': use shorter "
+                    "sentences and words"))
+        report.translations.append(handout)
 
 
 # ---- reporting -----------------------------------------------------------------------
@@ -277,7 +386,20 @@ def report_json(report: Report, strict: bool) -> dict:
                           for s in h.sections]}
             for h in report.handouts
         ],
+        "translations": [
+            {"name": t.name, "fernandez_huerta_limit": readability_es.FERNANDEZ_HUERTA_LIMIT,
+             **_ease(t.total),
+             "sections": [{"name": s.name, "where": s.where, "words": s.score.words,
+                           "sentences": s.score.sentences, **_ease(s.score)}
+                          for s in t.sections]}
+            for t in report.translations
+        ],
     }
+
+
+def _ease(score: readability_es.SpanishScore) -> dict[str, float]:
+    return {"fernandez_huerta": round(score.fernandez_huerta, 1),
+            "inflesz": round(score.inflesz, 1)}
 
 
 def report_text(report: Report, strict: bool) -> str:
@@ -294,9 +416,22 @@ def report_text(report: Report, strict: bool) -> str:
             lines.append(f"  {section.name:<{width}} {s.words:>5} {s.sentences:>5} "
                          f"{s.flesch_kincaid:>5.1f} {s.smog:>5.1f}{flag}")
         lines.append("")
+    limit = readability_es.FERNANDEZ_HUERTA_LIMIT
+    for translated in report.translations:
+        lines.append(f"{translated.name} (Fernández-Huerta at least {limit:g})")
+        lines.append(f"  {'section':<44} {'words':>5} {'sent.':>5} {'F-H':>5} {'INFL.':>5}")
+        for section in [*translated.sections,
+                        SpanishSection("whole handout", "", translated.total)]:
+            s = section.score
+            labels = section.where.rsplit(":", 1)[-1] in LABELS
+            flag = ("  (labels)" if labels else "  <- under") if s.fernandez_huerta < limit else ""
+            lines.append(f"  {section.name[:44]:<44} {s.words:>5} {s.sentences:>5} "
+                         f"{s.fernandez_huerta:>5.1f} {s.inflesz:>5.1f}{flag}")
+        lines.append("")
     lines.extend(str(finding) for finding in report.findings)
     verdict = "PASS" if report.passed(strict) else "FAIL"
     mode = " (strict: warnings fail)" if strict else ""
+    checked = len(report.handouts) + len(report.translations)
     lines.append(f"{verdict}{mode}: {report.count('error')} errors, "
-                 f"{report.count('warning')} warnings, {len(report.handouts)} handouts checked")
+                 f"{report.count('warning')} warnings, {checked} handouts checked")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from .kinds import KINDS
 
 PAPER_CHOICES = ["letter", "a4"]
 PROFILE_CHOICES = ["standard", "large-print"]  # options.PROFILES, without importing it
+LANG_CHOICES = ["en", "es"]  # i18n.LANGUAGES, without importing Babel at start-up
 
 
 class _Exit(click.ClickException):
@@ -148,6 +149,14 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
     click.echo("\nPrint profiles (--profile):")
     for profile in PROFILES.values():
         click.echo(f"  {profile.name:<12} {profile.label}")
+    from .content import editions
+    from .i18n import LANGUAGES
+
+    have = editions(content_dir or default_content_dir())
+    click.echo("\nLanguages (--lang):")
+    for code, name in LANGUAGES.items():
+        note = "" if code in have else "  [no content/" + code + "/ yet]"
+        click.echo(f"  {code:<12} {name}{note}")
 
 
 @cli.command()
@@ -187,6 +196,9 @@ def list_command(content_dir: Path | None, templates_dir: Path | None) -> None:
               default="letter", show_default=True, help="Paper size.")
 @click.option("--profile", type=click.Choice(PROFILE_CHOICES, case_sensitive=False),
               default="standard", show_default=True, help="Print profile.")
+@click.option("--lang", type=click.Choice(LANG_CHOICES, case_sensitive=False),
+              default="en", show_default=True,
+              help="Language of the handout: en (English) or es (Spanish, español).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Output PDF file (default: a clear name under --out-dir).")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -196,9 +208,8 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
           patient: str | None, prescriber: str | None, when: str | None,
           start: str | None, weeks: int | None, dose_text: tuple[str, ...], ics: bool,
           remind: tuple[str, ...], tz: str | None, fhir: bool, patient_id: str | None,
-          paper: str,
-          profile: str, output: Path | None, out_dir: Path, content_dir: Path | None,
-          templates_dir: Path | None) -> None:
+          paper: str, profile: str, lang: str, output: Path | None, out_dir: Path,
+          content_dir: Path | None, templates_dir: Path | None) -> None:
     """Build handouts as PDF files.
 
     Several KINDS in one call make ONE PDF, each part starting on a new page, with a
@@ -222,6 +233,8 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
           --remind 19:30                              -> also the .ics reminders
       handouts build diary --drug lorlatinib --clinic packs/example-clinic.yaml
       handouts build --all --clinic packs/example-clinic.yaml   -> every handout in output/
+      handouts build drug-sheet --drug alectinib --lang es
+                                                      -> output/drug-sheet-alectinib-es.pdf
     """
     from .build import Builder, Failed
     from .errors import OptionError
@@ -238,7 +251,7 @@ def build(kinds: tuple[str, ...], build_all: bool, drug: str | None, clinic: Pat
     options = Options(paper=paper_named(paper), profile=profile_named(profile),
                       clinic=load_clinic(clinic) if clinic else None,
                       personal=personal(patient, prescriber, when),
-                      schedule=schedule(start, weeks, dose_text))
+                      schedule=schedule(start, weeks, dose_text), lang=lang.lower())
     from .fhir import patient_identifier
 
     if patient_id and not fhir:
@@ -320,8 +333,10 @@ def check_command(strict: bool, max_age_days: int, fmt: str, content_dir: Path |
     """Check content: schema, freshness and reading level, all problems at once.
 
     Reading level is scored offline per section (Flesch-Kincaid and SMOG). Limits: FAQ,
-    questions and shared text grade 8; drug sheets grade 9. Exit code 1 on any error (or,
-    with --strict, any warning).
+    questions and shared text grade 8; drug sheets grade 9. A translation (content/es/)
+    is checked too: parity with English (ids, list lengths, numbers, sources), stale
+    translations, the termbase, and Fernández-Huerta of at least 70 per section. Exit code 1
+    on any error (or, with --strict, any warning).
 
     \b
     Examples:

@@ -17,6 +17,7 @@ from pydantic import (
     PlainValidator,
     PrivateAttr,
     StringConstraints,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -432,9 +433,24 @@ SINGLE_FILES: dict[str, tuple[str, type[ContentFile]]] = {
 }
 
 
+def _translated(model: type[ContentFile]) -> type[ContentFile]:
+    """The schema of a translated file: the English one plus `translation_of`, the English
+    `version` it matches (handouts check compares the two)."""
+    return create_model(f"{model.__name__}Translation", __base__=model,
+                        translation_of=(NonEmptyStr, ...))
+
+
+TRANSLATED: dict[type[ContentFile], type[ContentFile]] = {
+    model: _translated(model) for model in (Faq, Questions, Glossary, Common, Triage, Drug)}
+
+
 @dataclass(frozen=True)
 class Library:
-    """All content, validated. Drugs are keyed by generic name, in alphabetical order."""
+    """All content, validated. Drugs are keyed by generic name, in alphabetical order.
+
+    `lang` is the language of the text; `root` is always the English content folder (a
+    translation lives in root/<lang>/ and shares root/sources.yaml).
+    """
 
     root: Path
     faq: Faq
@@ -444,6 +460,7 @@ class Library:
     triage: Triage
     sources: Sources
     drugs: dict[str, Drug]
+    lang: str = "en"
 
     def drug(self, name: str) -> Drug:
         """Find a drug by generic or brand name, ignoring case."""
@@ -489,19 +506,56 @@ def _load_file(path: Path, model, root: Path, problems: list[str]):
     return None
 
 
-def load_library(root: Path, today: date | None = None) -> Library:
-    """Read and validate every content file under root; raise ContentError listing all problems."""
+def language_dir(root: Path, lang: str = "en") -> Path:
+    """Where a language's content lives: root itself for English, root/<lang>/ otherwise."""
+    return root if lang == "en" else root / lang
+
+
+def editions(root: Path) -> tuple[str, ...]:
+    """The languages a content folder has: English, and each translation whose folder
+    (content/es/) holds content files. A folder with only its termbase is a translation not
+    yet started; one with some files missing is an error when it is loaded."""
+    from .i18n import LANGUAGES
+
+    def started(folder: Path) -> bool:
+        return (folder / "drugs").is_dir() or any(
+            path.name != "termbase.yaml" for path in folder.glob("*.yaml"))
+
+    return tuple(lang for lang in LANGUAGES
+                 if lang == "en" or started(language_dir(root, lang)))
+
+
+def load_library(root: Path, today: date | None = None, lang: str = "en") -> Library:
+    """Read and validate every content file of one language; raise ContentError listing all
+    problems. A translation must have every file English has: a missing one is an error
+    naming it, never a silent fall-back to English text."""
     problems: list[str] = []
     if not root.is_dir():
         raise ContentError([f"{root}: content folder not found"])
-    singles = {key: _load_file(root / name, model, root, problems)
+    folder = language_dir(root, lang)
+    if not folder.is_dir():
+        raise ContentError([f"{display_path(folder, root.parent)}: no content for language "
+                            f"{lang!r} (a translation of every file in {root.name}/)"])
+    schema = (lambda model: model) if lang == "en" else TRANSLATED.__getitem__
+    singles = {key: _load_file(folder / name, schema(model), root, problems)
                for key, (name, model) in SINGLE_FILES.items()}
     drugs: dict[str, Drug] = {}
-    drug_paths = sorted((root / "drugs").glob("*.yaml"))
+    drug_paths = sorted((folder / "drugs").glob("*.yaml"))
+    if lang != "en":
+        have = {path.stem for path in drug_paths}
+        originals = {path.stem for path in (root / "drugs").glob("*.yaml")}
+        for stem in sorted(originals - have):
+            problems.append(f"{display_path(folder / 'drugs' / (stem + '.yaml'), root.parent)}: "
+                            f"file not found (no {lang} translation of "
+                            f"{display_path(root / 'drugs' / (stem + '.yaml'), root.parent)})")
+        for stem in sorted(have - originals):
+            problems.append(f"{display_path(folder / 'drugs' / (stem + '.yaml'), root.parent)}: "
+                            f"translates no English file (content/drugs/{stem}.yaml is missing)")
+        drug_paths = [path for path in drug_paths if path.stem in originals]
     if not drug_paths:
-        problems.append(f"{display_path(root / 'drugs', root.parent)}: no drug files (*.yaml)")
+        problems.append(f"{display_path(folder / 'drugs', root.parent)}: no drug files (*.yaml)")
     for path in drug_paths:
-        drug = _load_file(path, Drug, root, problems)
+        drug = _load_file(path, schema(Drug), root, problems)
         if drug is None:
             continue
         if drug.id != path.stem:
@@ -515,7 +569,8 @@ def load_library(root: Path, today: date | None = None) -> Library:
     problems.extend(_dangling_ids(singles, drugs, sources))
     if problems:
         raise ContentError(problems)
-    return Library(root=root, drugs=drugs, sources=sources, **singles)  # type: ignore[arg-type]
+    return Library(root=root, drugs=drugs, sources=sources, lang=lang,
+                   **singles)  # type: ignore[arg-type]
 
 
 def _dangling_ids(singles: dict, drugs: dict[str, Drug], sources: Sources | None) -> list[str]:

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from . import __version__
+from . import __version__, i18n
 from .content import LEVELS, ContentFile, Drug, Library
 from .errors import OptionError
 from .grids import calendar_grid, diary_grid, require_diary
+from .i18n import _
 from .kinds import Kind, kind
 from .options import Options
 from .sources import citation
@@ -125,7 +126,8 @@ def _part_context(number: int, part: Part, library: Library, options: Options
     files = _files_for(part, library)
     main = files[0]
     # A calendar or diary is about a drug but is not its sheet: say which it is.
-    title = f"{part.kind.label}: {main.title}" if part.kind.dated else main.title
+    title = (_("%(kind)s: %(title)s") % {"kind": _(part.kind.label), "title": main.title}
+             if part.kind.dated else main.title)
     # A drug part's warning signs are its own drug's (from its label), so it cites only the
     # drug file; the shared text it shows (disclaimer, emergency line) states no facts.
     cited = [part.drug] if part.drug is not None else [f for f in files
@@ -153,7 +155,9 @@ def _part_context(number: int, part: Part, library: Library, options: Options
 def document_title(part_contexts: list[dict[str, Any]]) -> str:
     """The PDF title: the handout's own title, or a list of the parts for a combined PDF."""
     titles = [part["title"] for part in part_contexts]
-    return titles[0] if len(titles) == 1 else "Patient handouts: " + "; ".join(titles)
+    if len(titles) == 1:
+        return titles[0]
+    return _("Patient handouts: %(titles)s") % {"titles": "; ".join(titles)}
 
 
 def build_context(parts: list[Part], library: Library, options: Options) -> dict[str, Any]:
@@ -164,11 +168,12 @@ def build_context(parts: list[Part], library: Library, options: Options) -> dict
     context = {
         "document": {
             "title": document_title(part_contexts),
-            "subject": "Patient information on ALK-positive non-small-cell lung cancer: "
-                       + ", ".join(p.kind.label for p in parts),
+            "subject": _("Patient information on ALK-positive non-small-cell lung cancer: "
+                         "%(handouts)s") % {"handouts": ", ".join(_(p.kind.label)
+                                                                  for p in parts)},
             "author": clinic.name if clinic else "handouts",
-            "keywords": ", ".join(["ALK-positive lung cancer", "NSCLC", *drug_names]),
-            "lang": "en",
+            "keywords": ", ".join([_("ALK-positive lung cancer"), _("NSCLC"), *drug_names]),
+            "lang": options.lang,
             "generator": f"handouts {__version__}",
         },
         "parts": part_contexts,
@@ -188,5 +193,6 @@ def build_context(parts: list[Part], library: Library, options: Options) -> dict
 
 
 def format_date(value: date) -> str:
-    """Dates as patients read them: 'November 22, 2026'."""
-    return f"{value:%B} {value.day}, {value.year}"
+    """Dates as patients read them, in the current language: 'November 22, 2026',
+    '22 de noviembre de 2026'."""
+    return i18n.format_date(value, "long")

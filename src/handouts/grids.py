@@ -11,13 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from . import i18n
 from .content import Common, Drug
 from .errors import OptionError
+from .i18n import N_, _
 from .options import Schedule
 
-WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
-UNDATED_COLUMNS = [f"Day {n} of the week" for n in range(1, 8)]
-DOSE_TIMES = {1: ("Dose taken",), 2: ("Morning", "Evening")}
+# Words in grids are translated when a grid is made, inside i18n.use(lang) (build.py).
+DOSE_TIMES = {1: (N_("Dose taken"),), 2: (N_("Morning"), N_("Evening"))}
+
+
+def weekdays() -> list[str]:
+    """Sunday to Saturday, as US calendars run, in the current language."""
+    return [i18n.weekday_name(n) for n in range(7)]
+
+
+def undated_columns() -> list[str]:
+    return [_("Day %(n)s of the week") % {"n": n} for n in range(1, 8)]
 
 
 @dataclass(frozen=True)
@@ -76,13 +86,15 @@ def _weeks(days: list[Day], start: date | None) -> list[Week]:
 
 def per_dose(amount: str, times_per_day: int) -> str:
     """A prescribed amount as a patient must read it: twice-daily amounts are per dose."""
-    return f"{amount} each time" if times_per_day == 2 else amount
+    return _("%(amount)s each time") % {"amount": amount} if times_per_day == 2 else amount
 
 
 def prescribed_steps(schedule: Schedule, times_per_day: int) -> tuple[str, ...]:
     """The prescriber's schedule in words: ('90 mg', '180 mg from day 8')."""
-    return tuple(per_dose(step.amount, times_per_day)
-                 + (f" from day {step.start_day}" if step.start_day > 1 else "")
+    return tuple(_("%(amount)s from day %(day)s") % {"amount": per_dose(step.amount,
+                                                                        times_per_day),
+                                                      "day": step.start_day}
+                 if step.start_day > 1 else per_dose(step.amount, times_per_day)
                  for step in schedule.dose)
 
 
@@ -90,7 +102,7 @@ def calendar_grid(drug: Drug, schedule: Schedule, weeks: int) -> CalendarGrid:
     """Every day of `weeks` weeks from day 1, with a box per dose, and the prescriber's
     amount on each day when one was given (none otherwise)."""
     times = drug.dose.times_per_day
-    boxes = DOSE_TIMES[times]
+    boxes = tuple(_(label) for label in DOSE_TIMES[times])
     days: list[Day] = []
     previous = None
     for number, when in enumerate(_days(weeks * 7, schedule.start), start=1):
@@ -99,7 +111,7 @@ def calendar_grid(drug: Drug, schedule: Schedule, weeks: int) -> CalendarGrid:
         days.append(Day(number, when, shown, previous is not None and amount != previous,
                         boxes))
         previous = amount
-    columns = WEEKDAYS if schedule.start else UNDATED_COLUMNS
+    columns = weekdays() if schedule.start else undated_columns()
     return CalendarGrid(columns, _weeks(days, schedule.start), schedule.start is not None,
                         days[0].date, days[-1].date, prescribed_steps(schedule, times),
                         [day for day in days if day.change])

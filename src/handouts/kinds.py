@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import ChoiceError
+from .i18n import N_
 
 
 @dataclass(frozen=True)
 class Kind:
+    """A handout kind. `label` and `description` are English msgids: show them through
+    i18n.gettext (templates: `_(kind.label)`)."""
+
     name: str
     template: str
     label: str
@@ -21,21 +25,21 @@ class Kind:
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
-        Kind("faq", "faq.html.j2", "Stage IV FAQ",
-             "Answers to common questions about stage IV ALK-positive lung cancer, "
-             "with a glossary."),
-        Kind("drug-sheet", "drug-sheet.html.j2", "Medicine sheet",
-             "How to take one ALK inhibitor, its side effects, and when to call.",
+        Kind("faq", "faq.html.j2", N_("Stage IV FAQ"),
+             N_("Answers to common questions about stage IV ALK-positive lung cancer, "
+                "with a glossary.")),
+        Kind("drug-sheet", "drug-sheet.html.j2", N_("Medicine sheet"),
+             N_("How to take one ALK inhibitor, its side effects, and when to call."),
              needs_drug=True),
-        Kind("questions", "questions.html.j2", "Questions to ask your doctor",
-             "Questions to bring to visits, grouped by topic, with space for answers."),
-        Kind("calendar", "calendar.html.j2", "Medicine calendar",
-             "A calendar for one ALK inhibitor, filled in from your start date. Tick a box "
-             "each time you take a dose.",
+        Kind("questions", "questions.html.j2", N_("Questions to ask your doctor"),
+             N_("Questions to bring to visits, grouped by topic, with space for answers.")),
+        Kind("calendar", "calendar.html.j2", N_("Medicine calendar"),
+             N_("A calendar for one ALK inhibitor, filled in from your start date. Tick a box "
+                "each time you take a dose."),
              needs_drug=True, dated=True, default_weeks=4),
-        Kind("diary", "diary.html.j2", "Side-effect diary",
-             "A daily diary to note how you feel on one ALK inhibitor, with a guide to when "
-             "to call your care team.",
+        Kind("diary", "diary.html.j2", N_("Side-effect diary"),
+             N_("A daily diary to note how you feel on one ALK inhibitor, with a guide to when "
+                "to call your care team."),
              needs_drug=True, dated=True, default_weeks=2),
     )
 }

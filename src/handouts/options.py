@@ -15,20 +15,23 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from .errors import ChoiceError, ClinicError, OptionError
+from .i18n import N_
 from .links import check_site_url
 from .schema import FIRST_DATE, LAST_DATE, FileRef, OneLine, Strict, read_yaml, validate
 
 
 @dataclass(frozen=True)
 class Paper:
+    """A paper size; `label` is an English msgid (show it through i18n.gettext)."""
+
     name: str
     css_size: str
     label: str
 
 
 PAPERS = {
-    "letter": Paper("letter", "letter", "US Letter (8.5 × 11 in)"),
-    "a4": Paper("a4", "A4", "A4 (210 × 297 mm)"),
+    "letter": Paper("letter", "letter", N_("US Letter (8.5 × 11 in)")),
+    "a4": Paper("a4", "A4", N_("A4 (210 × 297 mm)")),
 }
 
 
@@ -42,9 +45,9 @@ class Profile:
 
 
 PROFILES = {
-    "standard": Profile("standard", "profile-standard.css", "Standard print (13 pt body)"),
+    "standard": Profile("standard", "profile-standard.css", N_("Standard print (13 pt body)")),
     "large-print": Profile("large-print", "profile-large-print.css",
-                           "Large print (18 pt body, 22 pt+ headings, one column)"),
+                           N_("Large print (18 pt body, 22 pt+ headings, one column)")),
 }
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
@@ -164,7 +167,9 @@ def personal(patient: str | None, prescriber: str | None, when: str | None,
 WEEKS = range(1, 13)  # a calendar or diary covers 1 to 12 weeks
 MAX_DOSE_TEXT = 100
 MAX_DOSE_STEPS = 6
-_FROM_DAY = re.compile(r"^(?P<amount>.+?)\s+from\s+day\s+(?P<day>\d{1,3})$", re.IGNORECASE)
+# "180 mg from day 8", or in Spanish "180 mg desde el día 8" (staff of a Spanish clinic).
+_FROM_DAY = re.compile(r"^(?P<amount>.+?)\s+(?:from\s+day|desde\s+el\s+d[ií]a)\s+"
+                       r"(?P<day>\d{1,3})$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -245,6 +250,7 @@ class Options:
     clinic: Clinic | None = None
     personal: Personal = field(default_factory=Personal)
     schedule: Schedule = field(default_factory=Schedule)
+    lang: str = "en"  # the edition: interface text and content in this language (i18n.py)
 
 
 def paper(name: str) -> Paper:

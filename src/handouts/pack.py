@@ -29,6 +29,7 @@ from . import __version__
 from .build import Builder, default_name
 from .errors import ClinicError, HandoutError, OptionError
 from .files import make_folder, remove_stale_parts, slugify, write_atomic
+from .i18n import LANGUAGES
 from .manifest import Journal, read_manifest, write_manifest
 from .options import Clinic, Options, Personal, Schedule, load_clinic, personal, schedule
 from .options import paper as paper_named
@@ -45,11 +46,13 @@ class PackItem(Strict):
     drugs: list[NonEmptyStr] | Literal["all"] | None = None
     papers: list[Literal["letter", "a4"]] | None = None
     profiles: list[Literal["standard", "large-print"]] | None = None
+    languages: list[Literal["en", "es"]] | None = None
 
 
 class PackDefaults(Strict):
     papers: list[Literal["letter", "a4"]] = ["letter"]
     profiles: list[Literal["standard", "large-print"]] = ["standard"]
+    languages: list[Literal["en", "es"]] = ["en"]
 
 
 class PackFile(Strict):
@@ -79,12 +82,13 @@ class Job:
     start: date | None = None
     weeks: int | None = None
     label: str = ""  # what logs may show: never patient data
+    lang: str = "en"
 
     def options(self) -> Options:
         return Options(paper=paper_named(self.paper), profile=profile_named(self.profile),
                        clinic=self.clinic,
                        personal=Personal(self.patient, self.prescriber, self.when),
-                       schedule=Schedule(self.start, self.weeks))
+                       schedule=Schedule(self.start, self.weeks), lang=self.lang)
 
 
 @dataclass
@@ -111,20 +115,21 @@ def _item_jobs(item: PackItem, number: int, defaults: PackDefaults, builder: Bui
     every = list(builder.library.drugs)
     drugs: list[str | None] = every if item.drugs == "all" else [*(item.drugs or [None])]
     jobs = []
-    for drug in drugs:
-        try:
-            parts = builder.plan(item.kinds, drug)
-        except HandoutError as exc:
-            located = HandoutError(f"{path}:items.{number}: {exc}")
-            located.exit_code = exc.exit_code  # an unknown drug stays a usage error (2)
-            raise located from None
-        drug_id = next((p.drug.id for p in parts if p.drug), None)
-        for paper in item.papers or defaults.papers:
-            for profile in item.profiles or defaults.profiles:
-                job = Job("", tuple(item.kinds), drug_id, paper, profile, clinic,
-                          start=item.start, weeks=item.weeks)
-                name = folder + default_name(parts, job.options())
-                jobs.append(replace(job, name=name, label=name))
+    for lang in item.languages or defaults.languages:
+        for drug in drugs:
+            try:
+                parts = builder.plan(item.kinds, drug, lang)
+            except HandoutError as exc:
+                located = HandoutError(f"{path}:items.{number}: {exc}")
+                located.exit_code = exc.exit_code  # an unknown drug stays a usage error (2)
+                raise located from None
+            drug_id = next((p.drug.id for p in parts if p.drug), None)
+            for paper in item.papers or defaults.papers:
+                for profile in item.profiles or defaults.profiles:
+                    job = Job("", tuple(item.kinds), drug_id, paper, profile, clinic,
+                              start=item.start, weeks=item.weeks, lang=lang)
+                    name = folder + default_name(parts, job.options())
+                    jobs.append(replace(job, name=name, label=name))
     return jobs
 
 
@@ -134,21 +139,37 @@ def _patient_jobs(csv_path: Path, pack: PackFile, clinic: Clinic | None,
     fails alone (listed by row number, never by name); the other rows still build."""
     jobs, unique = [], UniqueNames()
     for number, row in read_rows(csv_path):
-        name = unique(slugify(row.get("name") or ""))
         try:
             if EXTRA in row:
                 raise OptionError(f"{row[EXTRA]} cells, more than the header's columns")
             fields = personal(row.get("name") or None, row.get("prescriber") or None,
                               row.get("date") or None, labels=("name", "prescriber", "date"))
             start = schedule(row.get("start") or None, start_label="start").start
+            lang = _row_language(row.get("language"), pack.defaults.languages[0])
         except OptionError as exc:
             problems.append((f"row {number}", f"{csv_path.name}:row {number}: {exc}"))
             continue
+        # The language shows in the name, as with `build`: packet-ana-diaz-es.pdf.
+        name = unique(slugify(row.get("name") or "") + ("" if lang == "en" else f"-{lang}"))
         jobs.append(Job(name, tuple(pack.packet), row.get("drug") or None,
                         (row.get("paper") or pack.defaults.papers[0]).lower(), "standard",
                         clinic, patient=fields.patient, prescriber=fields.prescriber,
-                        when=fields.date or pack.date, start=start, label=f"row {number}"))
+                        when=fields.date or pack.date, start=start, label=f"row {number}",
+                        lang=lang))
     return jobs
+
+
+def _row_language(value: str | None, default: str) -> str:
+    """A CSV row's `language` (en, es; 'English'/'Español' too), or the pack's default."""
+    text = (value or "").strip().lower()
+    if not text:
+        return default
+    names = {name.lower(): code for code, name in LANGUAGES.items()} | {"espanol": "es",
+                                                                        "spanish": "es"}
+    code = names.get(text, text)
+    if code not in LANGUAGES:
+        raise OptionError(f"language must be one of {', '.join(LANGUAGES)}, not {value!r}")
+    return code
 
 
 def load_pack(path: Path, builder: Builder) -> Pack:
@@ -242,10 +263,10 @@ class Planner:
         """Everything a job's PDF depends on, for the manifest and the unchanged check."""
         from .context import content_files
 
-        parts = self.builder.plan(list(job.kinds), job.drug)
+        parts = self.builder.plan(list(job.kinds), job.drug, job.lang)
         return {
             "content": {f.origin.shown: {"version": f.version, "sha256": f.origin.sha256}
-                        for f in content_files(parts, self.builder.library)},
+                        for f in content_files(parts, self.builder.library_for(job.lang))},
             "templates_sha256": self.templates_sha256,
             "clinic": None if job.clinic is None else asdict(job.clinic) | {
                 "logo": str(job.clinic.logo) if job.clinic.logo else None,
@@ -253,7 +274,7 @@ class Planner:
             "options": {"kinds": list(job.kinds), "drug": job.drug, "paper": job.paper,
                         "profile": job.profile, "personalised": job.patient is not None,
                         "start": job.start.isoformat() if job.start else None,
-                        "weeks": job.weeks},
+                        "weeks": job.weeks, "language": job.lang},
             "handouts_version": __version__,
         }
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import HandoutError
 
-PATIENT_COLUMNS = ["name", "drug", "prescriber", "date", "paper", "start"]
+PATIENT_COLUMNS = ["name", "drug", "prescriber", "date", "paper", "start", "language"]
 EXTRA = "\0extra"  # set on a row with more cells than the header has columns
 
 

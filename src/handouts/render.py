@@ -8,6 +8,9 @@ A clinic's own templates folder is searched first, file by file; ours stay reach
 The environment is Jinja's immutable sandbox: a clinic's template is text from outside the
 project, and a plain environment lets `{{ cycler.__init__.__globals__ }}` reach Python's
 internals (and any file). In the sandbox such a template fails with one RenderError.
+
+Interface words go through gettext (jinja2.ext.i18n, newstyle: `{% trans %}` and
+`_("... %(name)s", name=...)`), translated into the language set by i18n.use().
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import fontpkg_atkinson_hyperlegible as atkinson
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from . import i18n
 from .context import Part, format_date
 from .errors import RenderError
 from .links import OnlineLink, online_link
@@ -51,8 +55,20 @@ class Renderer:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            extensions=["jinja2.ext.i18n"],
         )
+        # Whole sentences with placeholders, whitespace collapsed (babel.cfg says the same).
+        self.env.policies["ext.i18n.trimmed"] = True
+        self.env.install_gettext_callables(  # type: ignore[attr-defined]
+            i18n.gettext, i18n.ngettext, newstyle=True)
         self.env.filters["longdate"] = format_date
+        self.env.filters["shortdate"] = lambda value: i18n.format_skeleton(value, "MMMd")
+        self.env.filters["weekday"] = lambda value: i18n.weekday_name(value, "abbreviated")
+        # Markup: css_content has quoted and escaped the words for CSS already.
+        self.env.globals["css_page_of"] = lambda: jinja2.utils.markupsafe.Markup(
+            i18n.css_page_of())
+        self.env.globals["css_contents_page"] = lambda: jinja2.utils.markupsafe.Markup(
+            i18n.css_contents_page())
         self.env.globals["asset"] = self.asset_url
         self.env.globals["online"] = online
         self.env.globals["link_stylesheets"] = True  # the PDF stage passes them itself

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .content import Source
+from .i18n import _
 
 # host -> why a patient handout may print a link to it
 PRIMARY_HOSTS = {
@@ -51,13 +52,14 @@ def citation(source: Source) -> Citation:
     America, Inc. Revision date: check DailyMed.' + ('DailyMed set ID 0fe9ff20-….',)"""
     parts = [source.title, source.publisher]
     if source.kind == "label":
-        parts.append(f"Revised {source.revised}" if source.revised
-                     else "Revision date: check DailyMed")
+        # The title and publisher print as published; the words around them are ours.
+        parts.append(_("Revised %(revised)s") % {"revised": source.revised} if source.revised
+                     else _("Revision date: check DailyMed"))
     elif source.date:
         parts.append(source.date)
     identifiers = []
     if source.setid:
-        identifiers.append(f"DailyMed set ID {source.setid}.")
+        identifiers.append(_("DailyMed set ID %(setid)s.") % {"setid": source.setid})
     if source.pmid:
         identifiers.append(f"PMID {source.pmid}.")
     if source.doi:

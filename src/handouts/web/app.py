@@ -22,8 +22,10 @@ from flask import Flask, Response, request, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.wsgi import ClosingIterator
 
+from .. import i18n
 from ..build import Builder
 from ..errors import ChoiceError, OptionError
+from ..i18n import N_, _
 from ..options import Clinic
 from . import infobutton, pages
 from .jobs import calendar_file, published_jobs
@@ -45,18 +47,52 @@ SECURITY_HEADERS = {
 # An hour: long enough that a family re-opening a handout does not refetch it, short enough
 # that a content update reaches them the same day; the ETag makes a refetch cheap (304).
 PDF_MAX_AGE = 3600
-ERRORS = {
-    400: ("We could not make that handout",
-          "Something in your choices was not right. Please go back and choose from the lists."),
-    404: ("We could not find that page",
-          "The address may be wrong, or the page has moved."),
-    405: ("Please use the form", "Please go back and use the buttons on the handouts page."),
-    413: ("Too much was sent", "Please go back and try again with shorter text."),
-    500: ("Something went wrong on our side",
-          "We could not make your handout. Please try again in a few minutes."),
-    503: ("We are busy right now",
-          "Many handouts are being made at the moment. Please wait a minute and try again."),
+ERRORS = {  # English msgids, shown through i18n.gettext in the visitor's language
+    400: (N_("We could not make that handout"),
+          N_("Something in your choices was not right. Please go back and choose from the "
+             "lists.")),
+    404: (N_("We could not find that page"),
+          N_("The address may be wrong, or the page has moved.")),
+    405: (N_("Please use the form"),
+          N_("Please go back and use the buttons on the handouts page.")),
+    413: (N_("Too much was sent"), N_("Please go back and try again with shorter text.")),
+    500: (N_("Something went wrong on our side"),
+          N_("We could not make your handout. Please try again in a few minutes.")),
+    503: (N_("We are busy right now"),
+          N_("Many handouts are being made at the moment. Please wait a minute and try "
+             "again.")),
 }
+
+# One whole sentence per kind of choice (ChoiceError.what), so a translation never has to
+# fit a noun into someone else's sentence.
+UNKNOWN_CHOICE = {
+    "handout kind": N_("We do not have a handout kind called “%(given)s”. Please go back "
+                       "and choose one from the list."),
+    "drug": N_("We do not have a drug called “%(given)s”. Please go back and choose one "
+               "from the list."),
+    "paper size": N_("We do not have a paper size called “%(given)s”. Please go back and "
+                     "choose one from the list."),
+    "print profile": N_("We do not have a print profile called “%(given)s”. Please go back "
+                        "and choose one from the list."),
+    "choice": N_("We do not have a choice called “%(given)s”. Please go back and choose one "
+                 "from the list."),
+}
+
+
+def request_language(editions: tuple[str, ...] = tuple(i18n.LANGUAGES)) -> str:
+    """The visitor's edition: ?lang= (or the form's lang field) when it names one we have,
+    else the browser's Accept-Language, else English. An unknown ?lang= is not an error:
+    the page simply shows the default."""
+    asked = request.args.get("lang")
+    if asked is None and request.method == "POST":
+        try:
+            asked = request.form.get("lang")
+        except HTTPException:  # an oversized form: its error page still needs a language
+            asked = None
+    asked = (asked or "").strip().lower()
+    if asked in editions:
+        return asked
+    return request.accept_languages.best_match(list(editions)) or i18n.DEFAULT
 
 
 class RenderFailed(Exception):
@@ -120,6 +156,9 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
     seconds per render; `in_process` renders in threads, for tests. Never in debug mode.
     """
     builder = Builder(content_dir, templates_dir)  # the parent validates and hashes only
+    editions = builder.editions()
+    for lang in editions:  # a broken translation fails at start-up, not on a visitor's page
+        builder.library_for(lang)
     pool = RenderPool(content_dir, templates_dir, clinic, workers, queue, timeout, in_process)
     downloads = Downloads(builder, clinic, pool, cache_bytes)
     env = pages.environment()
@@ -137,18 +176,26 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
     app.wsgi_app = gate
 
     def page(template: str, status: int = 200, **extra) -> Response:
+        lang = request_language(editions)
         urls = {"css": url_for("static_file", name="site.css"),
                 "logo": url_for("static_file", name=logo) if logo else None,
-                "home": url_for("index"), "download": url_for("download"),
+                "home": url_for("index", lang=lang), "download": url_for("download"),
                 "reminders": url_for("reminders"),
-                "personalised": url_for("personalised")}
-        context = pages.page_context(builder.library, clinic, urls, **extra)
-        return Response(pages.render(env, template, context), status, mimetype="text/html")
+                "personalised": url_for("personalised"),
+                "lang": {code: url_for("index", lang=code) for code in editions}}
+        with i18n.use(lang):
+            context = pages.page_context(builder.library_for(lang), clinic, urls, **extra)
+            html = pages.render(env, template, context)
+        response = Response(html, status, mimetype="text/html")
+        response.headers["Content-Language"] = lang
+        response.vary.add("Accept-Language")
+        return response
 
     def error_page(status: int, message: str | None = None, ref: str | None = None) -> Response:
         title, default = ERRORS.get(status, ERRORS[500])
-        response = page("error.html.j2", status, page_title=title, message=message or default,
-                        ref=ref)
+        with i18n.use(request_language(editions)):
+            title, message = _(title), message or _(default)
+        response = page("error.html.j2", status, page_title=title, message=message, ref=ref)
         response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -198,7 +245,10 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
 
     @app.get("/download")
     def download() -> Response:
-        return send_cached(downloads.parse(request.args, personal=False))
+        lang = request_language(editions)
+        with i18n.use(lang):  # its messages are in the page's language
+            job = downloads.parse(request.args, personal=False, lang=lang)
+        return send_cached(job)
 
     @app.get("/pdf/<name>")
     def published_pdf(name: str) -> Response:
@@ -213,9 +263,11 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
     def reminders() -> Response:
         # Dose reminders (.ics) for a dated calendar. No name can be given here, so the file
         # never holds one; times are the defaults unless `remind=HH:MM` is repeated.
-        job = downloads.parse({**request.args.to_dict(), "kind": "calendar"}, personal=False)
-        if job.start is None:
-            raise OptionError("Please choose a first day: reminders start on that day.")
+        with i18n.use(request_language(editions)):
+            job = downloads.parse({**request.args.to_dict(), "kind": "calendar"},
+                                  personal=False)
+            if job.start is None:
+                raise OptionError(_("Please choose a first day: reminders start on that day."))
         data, filename = calendar_file(builder, job, request.args.getlist("remind"))
         response = Response(data, mimetype="text/calendar")
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -240,7 +292,8 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
 
     @app.post("/personalised")
     def personalised() -> Response:
-        job = downloads.parse(request.form, personal=True)
+        with i18n.use(request_language(editions)):
+            job = downloads.parse(request.form, personal=True, lang=request_language(editions))
         response = pdf_response(render(downloads.personalised, job))
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -257,8 +310,10 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
     @app.errorhandler(ChoiceError)
     def unknown_choice(exc: ChoiceError) -> Response:
         given = exc.given if len(exc.given) <= 40 else exc.given[:40] + "…"
-        return error_page(400, f"We do not have a {exc.what} called “{given}”. "
-                               "Please go back and choose one from the list.")
+        with i18n.use(request_language(editions)):
+            sentence = UNKNOWN_CHOICE.get(exc.what, UNKNOWN_CHOICE["choice"])
+            message = _(sentence) % {"given": given}
+        return error_page(400, message)
 
     @app.errorhandler(OptionError)
     def bad_option(exc: OptionError) -> Response:
@@ -272,8 +327,10 @@ def create_app(clinic: Clinic | None = None, content_dir: Path | None = None,
 
     @app.errorhandler(TooSlow)
     def too_slow(exc: TooSlow) -> Response:
-        response = error_page(503, "Your handout is taking too long to make. "
-                                   "Please try again in a minute.")
+        with i18n.use(request_language(editions)):
+            message = _("Your handout is taking too long to make. Please try again in a "
+                        "minute.")
+        response = error_page(503, message)
         response.headers["Retry-After"] = "30"
         return response
 

@@ -7,7 +7,7 @@ guide the way MedlinePlus Connect does. The parameters read:
     mainSearchCriteria.v.cs                 its code system; RxNorm is 2.16.840.1.113883.6.88
     mainSearchCriteria.v.dn                 a display name ("alectinib 150 MG Oral Capsule
                                             [Alecensa]"): any generic or brand name in it
-    informationRecipient.languageCode.c     en or es (handouts are English only for now)
+    informationRecipient.languageCode.c     en or es: links lead to that edition's PDFs
     knowledgeResponseType                   text/html (default) or application/json
 
 The answer lists the drug's handouts (medicine sheet, calendar, diary) and the general ones
@@ -35,7 +35,7 @@ NAME = "mainSearchCriteria.v.dn"
 LANGUAGE = "informationRecipient.languageCode.c"
 RESPONSE_TYPE = "knowledgeResponseType"
 JSON = "application/json"
-LANGUAGES = {"en"}  # the editions that exist; "es" is asked for, and falls back with a note
+# A language asked for that the content has no edition of falls back to English, with a note.
 FALLBACK_NOTE = {
     "es": "Estos folletos todavía no están en español. Estos son en inglés. "
           "(These handouts are not yet available in Spanish; these are in English.)",
@@ -80,13 +80,14 @@ def answer(builder: Builder, drug: Drug, request: InfoRequest,
            href: Callable[[str], str]) -> dict:
     """What the infobutton answers for a drug: its handouts and the general ones, each with
     a link per paper and print size. `href` turns a site-relative path into a link."""
+    served = request.language if request.language in builder.editions() else "en"
     entries = []
     for kind in KINDS.values():
         links = []
         for paper in PAPERS.values():
             for profile in PROFILES.values():
                 job = RenderJob(kind.name, drug.id if kind.needs_drug else None, paper.name,
-                                profile.name)
+                                profile.name, lang=served)
                 links.append({
                     "href": href(pdf_path(file_name(job, builder))), "type": "application/pdf",
                     "title": f"{paper.label.split(' (')[0]}, {profile.label.split(' (')[0]}",
@@ -95,7 +96,6 @@ def answer(builder: Builder, drug: Drug, request: InfoRequest,
         label = f"{kind.label}: {title.drug.title}" if title.drug else kind.label
         entries.append({"kind": kind.name, "title": label, "summary": kind.description,
                         "link": links})
-    served = request.language if request.language in LANGUAGES else "en"
     note = None
     if served != request.language:
         note = FALLBACK_NOTE.get(request.language,

@@ -18,6 +18,7 @@ from .. import options as options_module
 from ..build import Builder, default_name
 from ..context import content_files
 from ..errors import OptionError
+from ..i18n import N_, _
 from ..kinds import KINDS
 from ..kinds import kind as kind_named
 from ..options import Clinic, Options, Personal
@@ -27,7 +28,7 @@ from ..options import profile as profile_named
 if TYPE_CHECKING:  # pdf.py imports WeasyPrint, which only the workers need
     from ..pdf import RenderedPdf
 
-PERSONAL_FIELDS = {"patient": "Prepared for", "prescriber": "Prescriber"}
+PERSONAL_FIELDS = {"patient": N_("Prepared for"), "prescriber": N_("Prescriber")}
 DOSE_FIELDS = ("dose", "dose_change")  # the staff form's prescribed dose, then one change
 
 
@@ -43,6 +44,7 @@ class RenderJob:
     patient: str | None = None
     prescriber: str | None = None
     dose: tuple[str, ...] = ()  # the prescriber's dose steps (staff form, calendar only)
+    lang: str = "en"  # the edition (i18n.LANGUAGES)
 
     @property
     def personalised(self) -> bool:
@@ -52,7 +54,7 @@ class RenderJob:
     @property
     def label(self) -> str:
         """What a log may show: the choices, never a name."""
-        shown = [self.kind, self.drug, self.paper, self.profile, self.start]
+        shown = [self.kind, self.drug, self.paper, self.profile, self.start, self.lang]
         return " ".join(v for v in shown if v) + (" (personalised)" if self.personalised else "")
 
 
@@ -60,8 +62,8 @@ def _check_start(start: str) -> None:
     try:
         options_module.schedule(start)
     except OptionError:
-        raise OptionError("The first day must be a date, like 2026-12-01, from the year "
-                          "2000 to 2099.") from None
+        raise OptionError(_("The first day must be a date, like 2026-12-01, from the year "
+                            "2000 to 2099.")) from None
 
 
 def _check_name(field: str, value: str) -> str | None:
@@ -69,12 +71,14 @@ def _check_name(field: str, value: str) -> str | None:
         checked = options_module.personal(value, None, None)
     except OptionError:
         # Never echo the value: it is a patient's name.
-        raise OptionError(f"“{PERSONAL_FIELDS[field]}” can be at most "
-                          f"{options_module.MAX_NAME} characters, on one line.") from None
+        raise OptionError(_("“%(field)s” can be at most %(limit)s characters, on one line.")
+                          % {"field": _(PERSONAL_FIELDS[field]),
+                             "limit": options_module.MAX_NAME}) from None
     return checked.patient
 
 
-def parse_job(values: Mapping[str, str], builder: Builder, personal: bool) -> RenderJob:
+def parse_job(values: Mapping[str, str], builder: Builder, personal: bool,
+              lang: str = "en") -> RenderJob:
     """A RenderJob from form fields; raises ChoiceError or OptionError for anything unknown.
 
     Choices a kind does not use (a drug for the FAQ, a first day for a drug sheet) are
@@ -84,7 +88,8 @@ def parse_job(values: Mapping[str, str], builder: Builder, personal: bool) -> Re
     drug_name = (values.get("drug") or "").strip()
     drug = builder.library.drug(drug_name).id if drug_name else None
     if kind.needs_drug and drug is None:
-        raise OptionError(f"Please choose your medicine for the {kind.label}.")
+        raise OptionError(_("Please choose your medicine for the %(kind)s.")
+                          % {"kind": _(kind.label)})
     paper = paper_named(values.get("paper") or "letter").name
     profile = profile_named(values.get("profile") or "standard").name
     start = (values.get("start") or "").strip() or None
@@ -92,24 +97,24 @@ def parse_job(values: Mapping[str, str], builder: Builder, personal: bool) -> Re
         _check_start(start)
     names = {field: values.get(field) or None for field in PERSONAL_FIELDS}
     if not personal and any(names.values()):
-        raise OptionError("Names can only be added with the staff form, so that they never "
-                          "appear in a web address.")
+        raise OptionError(_("Names can only be added with the staff form, so that they "
+                            "never appear in a web address."))
     checked = {field: _check_name(field, value) if value else None
                for field, value in names.items()}
     typed = ((values.get(name) or "").strip() for name in DOSE_FIELDS)
     dose = tuple(text for text in typed if text)
     if dose and not personal:
-        raise OptionError("A prescribed dose can only be added with the staff form.")
+        raise OptionError(_("A prescribed dose can only be added with the staff form."))
     if dose and kind.name != "calendar":
         dose = ()  # only the calendar prints a dose; other kinds ignore it, as with `start`
     if dose:
         try:
             options_module.dose_steps(dose, label="Dose")
-        except OptionError as exc:
-            raise OptionError(f"{exc}. Write the first dose like “90 mg” and a change like "
-                              "“180 mg from day 8”.") from None
+        except OptionError:
+            raise OptionError(_("Please check the dose: write the first dose like “90 mg” "
+                                "and a change like “180 mg from day 8”.")) from None
     return RenderJob(kind.name, drug if kind.needs_drug else None, paper, profile,
-                     start if kind.dated else None, **checked, dose=dose)
+                     start if kind.dated else None, **checked, dose=dose, lang=lang)
 
 
 def published_jobs(builder: Builder) -> dict[str, RenderJob]:
@@ -119,24 +124,25 @@ def published_jobs(builder: Builder) -> dict[str, RenderJob]:
     from ..options import PAPERS, PROFILES
 
     found = {}
-    for kind in KINDS.values():
-        for drug in builder.library.drugs if kind.needs_drug else [None]:
-            for paper in PAPERS:
-                for profile in PROFILES:
-                    job = RenderJob(kind.name, drug, paper, profile)
-                    found[file_name(job, builder)] = job
+    for lang in builder.editions():
+        for kind in KINDS.values():
+            for drug in builder.library.drugs if kind.needs_drug else [None]:
+                for paper in PAPERS:
+                    for profile in PROFILES:
+                        job = RenderJob(kind.name, drug, paper, profile, lang=lang)
+                        found[file_name(job, builder)] = job
     return found
 
 
 def job_options(job: RenderJob, clinic: Clinic | None) -> Options:
     return Options(paper=paper_named(job.paper), profile=profile_named(job.profile),
                    clinic=clinic, personal=Personal(job.patient, job.prescriber),
-                   schedule=options_module.schedule(job.start, dose=job.dose))
+                   schedule=options_module.schedule(job.start, dose=job.dose), lang=job.lang)
 
 
 def file_name(job: RenderJob, builder: Builder) -> str:
     """The same clear, non-personal name `handouts build` would use."""
-    return default_name(builder.plan([job.kind], job.drug), job_options(job, None))
+    return default_name(builder.plan([job.kind], job.drug, job.lang), job_options(job, None))
 
 
 def input_key(job: RenderJob, builder: Builder, fixed: dict) -> str:
@@ -144,8 +150,9 @@ def input_key(job: RenderJob, builder: Builder, fixed: dict) -> str:
     `fixed` (templates hash, clinic, logo hash) and the job's choices. Renders are
     reproducible, so an equal key means byte-identical PDFs."""
     assert not job.personalised
-    parts = builder.plan([job.kind], job.drug)
-    content = {f.origin.shown: f.origin.sha256 for f in content_files(parts, builder.library)}
+    parts = builder.plan([job.kind], job.drug, job.lang)
+    library = builder.library_for(job.lang)
+    content = {f.origin.shown: f.origin.sha256 for f in content_files(parts, library)}
     blob = json.dumps({"content": content, "fixed": fixed, "job": asdict(job),
                        "version": __version__}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -153,7 +160,8 @@ def input_key(job: RenderJob, builder: Builder, fixed: dict) -> str:
 
 def render_job(builder: Builder, clinic: Clinic | None, job: RenderJob) -> RenderedPdf:
     """Render one handout to bytes, in a worker (process, or thread in tests)."""
-    return builder.render(builder.plan([job.kind], job.drug), job_options(job, clinic))[1]
+    return builder.render(builder.plan([job.kind], job.drug, job.lang),
+                          job_options(job, clinic))[1]
 
 
 def calendar_file(builder: Builder, job: RenderJob, remind: list[str]) -> tuple[bytes, str]:

@@ -14,13 +14,15 @@ from typing import Any
 
 import jinja2
 
+from .. import i18n
 from ..content import Drug, Library
+from ..i18n import N_, _
 from ..kinds import KINDS
 from ..options import MAX_NAME, PAPERS, PROFILES, Clinic
 from ..paths import default_templates_dir
 from ..render import FONT_DIR
 
-PAGE_TITLE = "Handouts about ALK-positive lung cancer"
+PAGE_TITLE = N_("Handouts about ALK-positive lung cancer")
 
 
 def web_dir() -> Path:
@@ -45,13 +47,19 @@ def logo_name(clinic: Clinic | None) -> str | None:
 
 
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(web_dir()),
         autoescape=True,  # every template, whatever its extension
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # The same gettext as the handouts: the language is i18n.use()'s, per request.
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True)
+    return env
 
 
 @dataclass(frozen=True)
@@ -85,30 +93,34 @@ def contacts(clinic: Clinic | None) -> list[Contact]:
         return []
     found = []
     if clinic.phone:
-        found.append(Contact("Phone", clinic.phone, _tel(clinic.phone)))
+        found.append(Contact(_("Phone"), clinic.phone, _tel(clinic.phone)))
     if clinic.after_hours_phone:
-        found.append(Contact("Nights and weekends", clinic.after_hours_phone,
+        found.append(Contact(_("Nights and weekends"), clinic.after_hours_phone,
                              _tel(clinic.after_hours_phone)))
     if clinic.address:
-        found.append(Contact("Address", clinic.address))
+        found.append(Contact(_("Address"), clinic.address))
     if clinic.website:
-        found.append(Contact("Website", clinic.website, _website(clinic.website)))
+        found.append(Contact(_("Website"), clinic.website, _website(clinic.website)))
     return found
 
 
 def page_context(library: Library, clinic: Clinic | None, urls: dict[str, str | None],
                  **extra: Any) -> dict[str, Any]:
     """What every page template sees. `urls` holds css, logo, home, download, personalised:
-    absolute paths for the server, relative ones for the static export."""
+    absolute paths for the server, relative ones for the static export. Call it inside
+    i18n.use(library.lang); `languages` holds each edition's code, name and link."""
     kinds = list(KINDS.values())
     return {
-        "page_title": PAGE_TITLE,
+        "page_title": _(PAGE_TITLE),
+        "lang": library.lang,
+        "languages": [{"code": code, "name": name, "href": (urls.get("lang") or {}).get(code)}
+                      for code, name in i18n.LANGUAGES.items()],
         "clinic": clinic,
         "contacts": contacts(clinic),
         "urls": urls,
         "kinds": kinds,
-        "drug_kinds": [k.label for k in kinds if k.needs_drug],
-        "dated_kinds": [k.label for k in kinds if k.dated],  # take a first day
+        "drug_kinds": [_(k.label) for k in kinds if k.needs_drug],
+        "dated_kinds": [_(k.label) for k in kinds if k.dated],  # take a first day
         "drugs": [{"id": d.id, "label": drug_label(d)} for d in library.drugs.values()],
         "papers": list(PAPERS.values()),
         "profiles": list(PROFILES.values()),

@@ -225,8 +225,8 @@ class Downloads:
                 "logo_sha256": hashlib.sha256(logo.read_bytes()).hexdigest() if logo else None}
         self._fixed = {"templates_sha256": _templates_sha256(builder), "clinic": clinic_data}
 
-    def parse(self, values, personal: bool) -> RenderJob:
-        return jobs.parse_job(values, self.builder, personal)
+    def parse(self, values, personal: bool, lang: str = "en") -> RenderJob:
+        return jobs.parse_job(values, self.builder, personal, lang)
 
     def cached(self, job: RenderJob) -> Pdf:
         """A non-personalised PDF: from the cache, or rendered once and kept."""
