@@ -43,15 +43,16 @@ def ask(client, json_answer=True, **params):
     return client.get("/infobutton?" + urlencode(query))
 
 
-def check_feed(response, drug: str) -> dict:
+def check_feed(response, drug: str, lang: str = "en") -> dict:
     assert response.status_code == 200, response.data[:300]
     feed = json.loads(response.data)["feed"]
     assert feed["drug"]["id"] == drug
     assert [e["kind"] for e in feed["entry"]] == list(KINDS)  # sheet, calendar, diary, FAQ, Qs
     hrefs = [link["href"] for entry in feed["entry"] for link in entry["link"]]
     assert len(hrefs) == len(KINDS) * 4  # every paper and print size
-    assert f"http://localhost/pdf/drug-sheet-{drug}.pdf" in hrefs
-    assert "http://localhost/pdf/faq-a4-large-print.pdf" in hrefs
+    suffix = "" if lang == "en" else f"-{lang}"
+    assert f"http://localhost/pdf/drug-sheet-{drug}{suffix}.pdf" in hrefs
+    assert f"http://localhost/pdf/faq-a4-large-print{suffix}.pdf" in hrefs
     return feed
 
 
@@ -63,7 +64,7 @@ def test_every_drug_by_code_by_name_and_by_language(client, drug):
     check_feed(ask(client, dn=f"{BRANDS[drug].upper()} 100 MG Oral Capsule"), drug)
     english = check_feed(ask(client, dn=BRANDS[drug], lang="en"), drug)
     assert english["note"] is None
-    spanish = check_feed(ask(client, dn=drug, lang="es"), drug)
+    spanish = check_feed(ask(client, dn=drug, lang="es"), drug, "es")
     # The Spanish edition exists: its links lead to the Spanish PDFs, with no fallback note.
     assert spanish["language"] == "es" and spanish["note"] is None
     assert all(link["href"].endswith("-es.pdf") or "-es-" in link["href"]
