@@ -105,9 +105,11 @@ def test_a_bad_site_url_is_one_line_and_exit_1(tmp_path, bad):
 
 def test_serve_and_site_publish_the_same_names(builder):
     served = set(jobs.published_jobs(builder))
-    static = {job.name for job in _jobs(builder, None).values()}
+    static = {job.name for lang in builder.editions()
+              for job in _jobs(builder, None, lang).values()}
     assert served == static
     assert "drug-sheet-alectinib-a4-large-print.pdf" in served
+    assert "drug-sheet-alectinib-a4-large-print-es.pdf" in served
 
 
 def test_serve_answers_the_stable_address_with_the_download_pdf(tmp_path):
@@ -145,7 +147,7 @@ def _structure(pdf: pikepdf.Pdf) -> list:
 def test_site_and_serve_publish_the_same_pdf_at_the_same_address(builder, tmp_path):
     """What a printed code opens is the same file whichever way the clinic publishes."""
     clinic = load_clinic(online_clinic(tmp_path))
-    job = _jobs(builder, clinic)[("calendar", "ceritinib", "a4", "standard")]
+    job = _jobs(builder, clinic, "en")[("calendar", "ceritinib", "a4", "standard")]
     out = tmp_path / "site" / "pdf"
     run_pack(Pack(out, [job], clinic), out, workers=1)
     app = create_app(clinic, workers=1, in_process=True)
