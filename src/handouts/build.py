@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from .content import Library, load_library
-from .context import Part, build_context, plan_parts
+from .context import Cover, Part, build_context, plan_parts
 from .errors import HandoutError, RenderError
 from .kinds import KINDS
 from .options import Options
@@ -105,9 +105,10 @@ class Builder:
         return Built(target, title, rendered.pages, len(rendered.data),
                      tuple(rendered.warnings), tuple(parts))
 
-    def render(self, parts: list[Part], options: Options):
-        """The PDF's title and bytes (a pdf.RenderedPdf), in memory: nothing is written."""
-        context = build_context(parts, self.library, options)
+    def render(self, parts: list[Part], options: Options, cover: Cover | None = None):
+        """The PDF's title and bytes (a pdf.RenderedPdf), in memory: nothing is written.
+        With `cover`, page 1 is a cover (see context.Cover and compose.py)."""
+        context = build_context(parts, self.library, options, cover)
         # The stylesheets go to the PDF writer as files it parses once, not as <link>s
         # that WeasyPrint would fetch and parse again for every render.
         html = self.renderer.render(context | {"link_stylesheets": False})

@@ -194,3 +194,114 @@ def _catalog(out: pikepdf.Pdf, first: pikepdf.Pdf, title: str) -> None:
         out.Root.Metadata = out.copy_foreign(first.Root.Metadata)
     with out.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
         meta["dc:title"] = title
+
+
+def replace_first_page(base: bytes, cover: bytes) -> bytes:
+    """`base` with its first page replaced by `cover`'s only page, tags and all.
+
+    Made for composed PDFs (compose.py), whose first page is a cover ending in a page
+    break: WeasyPrint tags each page's content in elements of their own, so page 1's
+    elements are whole top-level elements of the Document, and they, their parent-tree
+    entries and their links give way to the cover's. The page object itself is kept, so
+    named destinations and bookmarks that pointed at page 1 now point at the cover; pages
+    2..N, the outline, /Lang, MarkInfo and the XMP (PDF/UA identifier) are base's.
+    Raises ValueError if an element of page 1 goes on to page 2 (no cover break).
+    """
+    out = pikepdf.open(io.BytesIO(base))
+    src = pikepdf.open(io.BytesIO(cover))
+    if len(src.pages) != 1:
+        raise ValueError(f"a cover must be one page, not {len(src.pages)}")
+    page = out.pages[0].obj
+    root = out.Root.StructTreeRoot
+    [document] = _as_list(root.K)
+    kept = []
+    for kid in _as_list(document.K):
+        pages = _pages_of(kid)
+        if page.objgen not in pages:
+            kept.append(kid)
+        elif len(pages) > 1:
+            raise ValueError("an element on the first page goes on to the next page")
+    tree = dict(NumberTree(root.ParentTree).items())
+    for annot in page.get(Name.Annots, []):
+        tree.pop(int(annot.get(Name.StructParent, -1)), None)
+    tree.pop(int(page.get(Name.StructParents, -1)), None)
+
+    # The cover's page goes in at the end first, so that the elements copied next point
+    # at it; then its content moves into page 1's page object and it goes again.
+    src_root = src.Root.StructTreeRoot
+    [src_document] = _as_list(src_root.K)
+    del src_document[Name.P]
+    out.pages.append(src.pages[0])
+    added = out.pages[-1].obj
+    offset = max(tree, default=-1) + 1
+    owners = []
+    for key, value in NumberTree(src_root.ParentTree).items():
+        tree[int(key) + offset] = _copy(out, value)
+        owners.extend(_as_list(tree[int(key) + offset]))
+    copied = out.copy_foreign(src_document)
+    cover_kids = _as_list(copied.K)
+    for kid in cover_kids:
+        kid.P = document
+    for owner in owners:  # elements named only by /P (see _copy_part)
+        element = owner
+        while isinstance(element, Dictionary) and Name.P in element:
+            if element.P.objgen == copied.objgen:
+                element.P = document
+                break
+            element = element.P
+    for key in [k for k in page if k not in (Name.Type, Name.Parent)]:
+        del page[key]
+    for key, value in added.items():
+        if key not in (Name.Type, Name.Parent):
+            page[key] = value
+    page.StructParents = int(added.StructParents) + offset
+    for annot in page.get(Name.Annots, []):
+        if Name.StructParent in annot:
+            annot.StructParent = int(annot.StructParent) + offset
+        if Name.P in annot:
+            annot.P = page
+    seen: set = set()
+    for item in [*cover_kids, *owners]:
+        _repoint(item, added.objgen, page, seen)
+    del out.pages[-1]
+
+    document.K = Array([*cover_kids, *kept])
+    parent_tree = NumberTree.new(out)
+    for key, value in sorted(tree.items()):
+        parent_tree[key] = value
+    root.ParentTree = parent_tree.obj
+    root.ParentTreeNextKey = max(tree, default=-1) + 1
+    buffer = io.BytesIO()
+    out.save(buffer, deterministic_id=True)
+    src.close()
+    out.close()
+    return buffer.getvalue()
+
+
+def _pages_of(element: pikepdf.Object, found: set | None = None) -> set:
+    """The pages (objgen) an element's content lies on, its children's included."""
+    found = set() if found is None else found
+    if not isinstance(element, Dictionary):
+        return found
+    if Name.Pg in element:
+        found.add(element.Pg.objgen)
+    for kid in _as_list(element.get(Name.K, Array())):
+        if isinstance(kid, Dictionary) and kid.get(Name.Type) != Name.OBJR:
+            _pages_of(kid, found)
+        elif isinstance(kid, Dictionary) and Name.Pg in kid:
+            found.add(kid.Pg.objgen)
+    return found
+
+
+def _repoint(element: pikepdf.Object, old: tuple, new: pikepdf.Object, seen: set) -> None:
+    """Point /Pg references to page `old` at `new`, through an element and its children."""
+    if not isinstance(element, Dictionary):
+        return
+    if element.is_indirect:
+        if element.objgen in seen:
+            return
+        seen.add(element.objgen)
+    if Name.Pg in element and element.Pg.objgen == old:
+        element.Pg = new
+    for kid in _as_list(element.get(Name.K, Array())):
+        _repoint(kid, old, new, seen)
