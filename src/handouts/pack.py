@@ -11,6 +11,7 @@ Bookkeeping is an append-only journal (see manifest.py).
 from __future__ import annotations
 
 import datetime
+import fcntl
 import hashlib
 import json
 import os
@@ -82,6 +83,10 @@ class Job:
     start: date | None = None
     weeks: int | None = None
     label: str = ""  # what logs may show: never patient data
+
+    @property
+    def personal(self) -> bool:
+        return (self.patient, self.prescriber, self.when) != (None, None, None)
 
     def options(self) -> Options:
         return Options(paper=paper_named(self.paper), profile=profile_named(self.profile),
@@ -316,13 +321,56 @@ def _watch_parent(parent: int, every: float = 0.5) -> None:
 def _run_job(job: Job, out_dir: Path, entry: dict) -> dict:
     assert _BUILDER is not None
     try:
-        title, rendered = _BUILDER.render(_BUILDER.plan(list(job.kinds), job.drug),
-                                          job.options())
-        write_atomic(out_dir / job.name, rendered.data)
-        return entry | {"status": "built", "title": title, "sha256": _sha256(rendered.data),
-                        "pages": rendered.pages, "bytes": len(rendered.data)}
+        parts = _BUILDER.plan(list(job.kinds), job.drug)
+        if job.personal:
+            title, data, pages = _composed(parts, job, out_dir, entry)
+        else:
+            title, rendered = _BUILDER.render(parts, job.options())
+            data, pages = rendered.data, rendered.pages
+        write_atomic(out_dir / job.name, data)
+        return entry | {"status": "built", "title": title, "sha256": _sha256(data),
+                        "pages": pages, "bytes": len(data)}
     except HandoutError as exc:
         return entry | {"status": "failed", "error": str(exc)}
+
+
+CACHE = ".cache"  # shared renders of patient packets, beside the manifest
+
+
+def base_key(inputs: dict) -> str:
+    """The name of a patient packet's shared render: a hash of its inputs, which hold
+    no personal data (content hashes, templates, clinic, kinds, drug, paper, profile,
+    start date and weeks), so patients with equal inputs share one render."""
+    return _sha256(json.dumps(inputs, sort_keys=True, default=str).encode())
+
+
+def _composed(parts: list, job: Job, out_dir: Path, entry: dict) -> tuple[str, bytes, int]:
+    """A patient packet from its shared render (rendered by the first job that needs it,
+    the others waiting on its lock) with the patient's own cover: see compose.py."""
+    from .compose import compose, render_base
+
+    assert _BUILDER is not None
+    cache = out_dir / CACHE / f"{base_key(entry['inputs'])}.pdf"
+    cache.parent.mkdir(exist_ok=True)
+    with open(cache.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            base = cache.read_bytes() if cache.is_file() else None
+            if base is None:
+                base = render_base(_BUILDER, parts, job.options())
+                write_atomic(cache, base)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return compose(_BUILDER, parts, job.options(), base)
+
+
+def _prune_cache(out_dir: Path, keep: set[str]) -> None:
+    """Shared renders no job of this pack uses any more (their content or options
+    changed) go, with their lock files."""
+    folder = out_dir / CACHE
+    for path in [*folder.glob("*.pdf"), *folder.glob("*.lock")] if folder.is_dir() else []:
+        if path.stem not in keep and re.fullmatch(r"[0-9a-f]{64}", path.stem):
+            path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -386,7 +434,7 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
             else:
                 finish(entry)
         if todo:
-            _build(todo, out_dir, workers, content_dir, templates_dir, finish)
+            _build(_spread(todo), out_dir, workers, content_dir, templates_dir, finish)
     except KeyboardInterrupt:
         _close(journal, out_dir, previous | done)
         raise Interrupted(f"interrupted after {len(done)} of {len(pack.jobs)} jobs; "
@@ -407,7 +455,19 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
         result.failed += 1
     journal.close()
     write_manifest(out_dir, result.entries)
+    _prune_cache(out_dir, {base_key(e["inputs"]) for e in result.entries if "inputs" in e})
     return result
+
+
+def _spread(todo: list[tuple[Job, dict]]) -> list[tuple[Job, dict]]:
+    """Patient jobs that share a render go after one of each has started, so that two
+    workers rarely wait for the same shared render (see _composed)."""
+    first, later, seen = [], [], set()
+    for job, entry in todo:
+        key = base_key(entry["inputs"]) if job.personal else None
+        (later if key is not None and key in seen else first).append((job, entry))
+        seen.add(key)
+    return first + later
 
 
 def _build(todo: list[tuple[Job, dict]], out_dir: Path, workers: int | None,
