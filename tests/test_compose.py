@@ -142,6 +142,17 @@ def test_a_patient_pack_shares_renders_and_never_names_them(tmp_path):
         assert not any(name in path.name or name in pdf_text(path)
                        for name in ("Zebulon", "Yarrow", "Ana", "Diaz", "Bo Chen"))
     assert "Prepared for: Zebulon Quartzfield" in pdf_text(out / "packet-zebulon-quartzfield.pdf")
+    # --force rebuilds the shared renders too, and one that is not a whole PDF is
+    # rendered again rather than trusted.
+    cache[0].write_bytes(b"not a PDF")
+    cache[1].write_bytes(cache[1].read_bytes() + b"% not ours")
+    run_pack(load_pack(tmp_path / "pack.yaml", builder), out, workers=1, force=True)
+    assert all(path.read_bytes().rstrip().endswith(b"%%EOF") for path in cache)
+    cache[0].write_bytes(b"not a PDF")
+    (out / "packet-bo-chen.pdf").unlink()
+    (out / "packet-ana-diaz.pdf").unlink()
+    assert run_pack(load_pack(tmp_path / "pack.yaml", builder), out, workers=1).built == 2
+    assert all(path.read_bytes().rstrip().endswith(b"%%EOF") for path in cache)
 
 
 def test_a_content_change_invalidates_exactly_the_shared_renders_that_use_it(

@@ -355,8 +355,9 @@ def _composed(parts: list, job: Job, out_dir: Path, entry: dict) -> tuple[str, b
     with open(cache.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            base = cache.read_bytes() if cache.is_file() else None
-            if base is None:
+            base = cache.read_bytes() if cache.is_file() else b""
+            # Written whole (write_atomic), so anything else was not written by us.
+            if not (base.startswith(b"%PDF-") and b"%%EOF" in base[-32:]):
                 base = render_base(_BUILDER, parts, job.options())
                 write_atomic(cache, base)
         finally:
@@ -410,6 +411,8 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_parts(out_dir)  # from a run that was killed outright
+    if force:  # rebuild everything: the shared renders too (a new WeasyPrint, say)
+        _prune_cache(out_dir, set())
     previous = read_manifest(out_dir)
     planner = Planner(builder or Builder(content_dir, templates_dir))
     result = PackResult()
