@@ -31,6 +31,7 @@ from pydantic import Field
 
 from . import __version__
 from .build import Builder, default_name
+from .context import Cover
 from .errors import ClinicError, HandoutError, OptionError
 from .files import remove_stale_parts, write_atomic
 from .manifest import Journal, read_manifest, write_manifest
@@ -318,14 +319,18 @@ def _watch_parent(parent: int, every: float = 0.5) -> None:
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
-def _run_job(job: Job, out_dir: Path, entry: dict) -> dict:
+def _run_job(job: Job, out_dir: Path, entry: dict, shared: bool = False) -> dict:
+    """Build one job. A patient packet has a cover page; when its pages 2..N are `shared`
+    with other packets it is composed from their one render, else rendered whole (the
+    same PDF: composing it would only add the cover's render and the join)."""
     assert _BUILDER is not None
     try:
         parts = _BUILDER.plan(list(job.kinds), job.drug)
-        if job.personal:
+        if job.personal and shared:
             title, data, pages = _composed(parts, job, out_dir, entry)
         else:
-            title, rendered = _BUILDER.render(parts, job.options())
+            title, rendered = _BUILDER.render(parts, job.options(),
+                                              Cover() if job.personal else None)
             data, pages = rendered.data, rendered.pages
         write_atomic(out_dir / job.name, data)
         return entry | {"status": "built", "title": title, "sha256": _sha256(data),
@@ -437,7 +442,8 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
             else:
                 finish(entry)
         if todo:
-            _build(_spread(todo), out_dir, workers, content_dir, templates_dir, finish)
+            _build(_spread(todo), _shared(todo, out_dir), out_dir, workers, content_dir,
+                   templates_dir, finish)
     except KeyboardInterrupt:
         _close(journal, out_dir, previous | done)
         raise Interrupted(f"interrupted after {len(done)} of {len(pack.jobs)} jobs; "
@@ -473,15 +479,30 @@ def _spread(todo: list[tuple[Job, dict]]) -> list[tuple[Job, dict]]:
     return first + later
 
 
-def _build(todo: list[tuple[Job, dict]], out_dir: Path, workers: int | None,
-           content_dir: Path | None, templates_dir: Path | None, finish) -> None:
+def _shared(todo: list[tuple[Job, dict]], out_dir: Path) -> set[str]:
+    """The keys of shared renders worth using: needed by two jobs or more, or already
+    made (by an earlier run)."""
+    counts: dict[str, int] = {}
+    for job, entry in todo:
+        if job.personal:
+            key = base_key(entry["inputs"])
+            counts[key] = counts.get(key, 0) + 1
+    return {key for key, count in counts.items()
+            if count > 1 or (out_dir / CACHE / f"{key}.pdf").is_file()}
+
+
+def _build(todo: list[tuple[Job, dict]], shared: set[str], out_dir: Path,
+           workers: int | None, content_dir: Path | None, templates_dir: Path | None,
+           finish) -> None:
     """Build the planned jobs in a pool; call finish(entry) as each one ends."""
     count = min(workers or os.cpu_count() or 1, len(todo))
     pool = ProcessPoolExecutor(max_workers=count, initializer=_start_worker,
                                initargs=(content_dir, templates_dir))
     futures, recorded = [], set()
     try:
-        futures = [pool.submit(_run_job, job, out_dir, entry) for job, entry in todo]
+        futures = [pool.submit(_run_job, job, out_dir, entry,
+                               job.personal and base_key(entry["inputs"]) in shared)
+                   for job, entry in todo]
         for future in as_completed(futures):
             recorded.add(future)
             finish(future.result())
