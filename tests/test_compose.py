@@ -39,7 +39,16 @@ def pdfs(builder, options, tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("compose")
     parts = builder.plan(PACKET, "brigatinib")
     base = render_base(builder, parts, options)
-    _, composed, pages = compose(builder, parts, options, base)
+    renders = []
+    real = builder.render
+    builder.render = lambda *args: renders.append(args[2]) or real(*args)
+    try:
+        _, composed, pages = compose(builder, parts, options, base)
+    finally:
+        del builder.render
+    # The dated calendar and diary and the cover; not the whole packet again.
+    assert [(c.segment, c.alone) for c in renders] == [((2, 3), False), ((3, 4), False),
+                                                       (None, True)]
     _, whole = builder.render(parts, options, Cover())
     assert pages == whole.pages
     (out / "base.pdf").write_bytes(base)
@@ -112,7 +121,8 @@ def test_the_shared_render_holds_no_personal_data(pdfs):
     text = pdf_text(pdfs["base"])
     assert "Zebulon" not in text and "Yarrow" not in text and "December 1, 2026" not in text
     assert "Prepared for:" in text  # a write-in line instead
-    assert "December 7, 2026" in text  # the calendar's start date is not personal
+    assert "December 7, 2026" not in text  # undated: shared whatever the start date
+    assert "December 7, 2026" in pdf_text(pdfs["composed"])
 
 
 @pytest.mark.parametrize("kind, drug", [("drug-sheet", "ceritinib"), ("questions", None)])
@@ -156,6 +166,20 @@ def test_a_patient_pack_shares_renders_and_never_names_them(tmp_path):
     assert "Prepared for: Ana Diaz" in pdf_text(out / "packet-ana-diaz.pdf")
 
 
+def test_patients_on_one_drug_share_a_render_whatever_their_start_dates(tmp_path):
+    (tmp_path / "patients.csv").write_text(
+        "name,drug,start\nAna Diaz,alectinib,2026-12-07\nBo Chen,alectinib,\n")
+    (tmp_path / "pack.yaml").write_text("packet: [drug-sheet, calendar]\n"
+                                        "patients: patients.csv\n")
+    out = tmp_path / "out"
+    assert run_pack(load_pack(tmp_path / "pack.yaml", Builder()), out, workers=1).built == 2
+    [shared] = (out / CACHE).glob("*.pdf")
+    assert "December 7, 2026" not in pdf_text(shared)
+    dated, undated = pdf_text(out / "packet-ana-diaz.pdf"), pdf_text(out / "packet-bo-chen.pdf")
+    assert "The calendar starts on December 7, 2026" in dated and "Ana Diaz" in dated
+    assert "December 7" not in undated and "Bo Chen" in undated
+
+
 def test_a_content_change_invalidates_exactly_the_shared_renders_that_use_it(
         tmp_path, content_copy):
     (tmp_path / "patients.csv").write_text(
@@ -193,5 +217,11 @@ def test_the_web_composes_a_personalised_download_from_its_shared_render(tmp_pat
         assert a[1:] == b[1:]  # the shared pages
         with pikepdf.open(io.BytesIO(first.data)) as pdf:
             assert len(list(pdf.Root.StructTreeRoot.K)) == 1
+        calendar = client.post("/personalised", data={
+            "kind": "calendar", "drug": "lorlatinib", "start": "2026-12-07",
+            "patient": "Ana Diaz"})
+        (tmp_path / "c.pdf").write_bytes(calendar.data)
+        text = pdf_text(tmp_path / "c.pdf")
+        assert "Ana Diaz" in text and "The calendar starts on December 7, 2026" in text
     finally:
         app.extensions["handouts"].close()

@@ -4,14 +4,16 @@ Almost nothing in a handout or packet is personal: the name, prescriber and date
 the first page. So a personalised PDF is made in two renders:
 
 - the **base**: the whole PDF with a cover page (context.Cover: the first part's masthead,
-  blank personal fields and, for a packet, the contents list, then a page break) and no
-  personal data at all. It is the same for everyone with the same inputs (kinds, drug,
-  paper, profile, clinic, content, templates, start date), so callers cache it by those;
+  blank personal fields and, for a packet, the contents list, then a page break), no
+  personal data and no start date. It is the same for everyone with the same inputs
+  (kinds, drug, paper, profile, clinic, content, templates), so callers cache it by those;
+- given a start date, each calendar or diary again, dated, alone but numbered as in the
+  whole PDF (it replaces the undated pages when it takes as many);
 - the **cover**: that first page alone, with the person's details, told the base's page
   count and where each part starts (it cannot count pages it does not hold);
 
-then join.replace_first_page puts the cover in place of the base's first page, keeping
-one structure tree, the links, destinations, outline and packet-wide page numbers.
+then join.replace_pages puts them in place of the base's pages, keeping one structure
+tree, the links, destinations, outline and packet-wide page numbers.
 The result has the same text, pages and tags as one render of the same PDF with a cover.
 
 A prescribed dose is printed on the calendar's pages, not the cover, so a PDF with one is
@@ -34,30 +36,46 @@ def composable(options: Options) -> bool:
 
 
 def base_options(options: Options) -> Options:
-    """The options of the shared render: the same, without anything personal."""
-    return replace(options, personal=Personal())
+    """The options of the shared render: the same, without anything personal, and
+    undated (a calendar's or diary's dates are rendered per start date, see compose)."""
+    return replace(options, personal=Personal(),
+                   schedule=replace(options.schedule, start=None))
 
 
 def render_base(builder: Builder, parts: list[Part], options: Options) -> bytes:
-    """The shared render (cover page with blank fields): the same for every person."""
+    """The shared render (cover page with blank fields, undated calendars and diaries):
+    the same for everyone with the same parts and (base_)options."""
     assert composable(options)
     return builder.render(parts, base_options(options), Cover())[1].data
 
 
 def compose(builder: Builder, parts: list[Part], options: Options, base: bytes
             ) -> tuple[str, bytes, int]:
-    """(title, PDF bytes, pages) for one person: `base` (from render_base, same parts and
-    options but the personal ones) with this person's cover as its first page."""
-    from .join import replace_first_page
+    """(title, PDF bytes, pages) for one person: `base` (from render_base with the same
+    parts and options) with this person's cover as its first page and, given a start
+    date, the dated calendar and diary in place of the undated ones. When a dated part
+    does not take the same pages as its undated self, the PDF is rendered whole."""
+    from .join import replace_first_page, replace_pages
 
     pages, starts = _layout(base, parts)
-    title, cover = builder.render(parts, options, Cover(alone=True, pages=pages,
-                                                        starts=starts))
+    data = base
     try:
-        return title, replace_first_page(base, cover.data), pages
+        for number, part in enumerate(parts):
+            if not (part.kind.dated and options.schedule.start):
+                continue
+            stop = starts[number + 1] if number + 1 < len(parts) else pages + 1
+            segment = Cover(pages=pages, segment=(number, number + 1),
+                            first_page=starts[number])
+            dated = builder.render(parts, options, segment)[1]
+            if dated.pages != stop - starts[number]:
+                raise ValueError("a dated part takes other pages than its undated self")
+            data = replace_pages(data, dated.data, starts[number] - 1)
+        title, cover = builder.render(parts, options, Cover(alone=True, pages=pages,
+                                                            starts=starts))
+        return title, replace_first_page(data, cover.data), pages
     except ValueError:
-        # The cover did not fit one page (a clinic's long address in large print, say):
-        # the same PDF, rendered whole.
+        # The cover did not fit one page (a clinic's long address in large print, say),
+        # or a dated part's length differs: the same PDF, rendered whole.
         title, whole = builder.render(parts, options, Cover())
         return title, whole.data, whole.pages
 

@@ -56,11 +56,15 @@ class Cover:
     the PDF is for (compose.py renders them once and the cover per person).
 
     `alone` renders the cover page only; it then cannot count pages itself, so `pages` is
-    the whole PDF's page count and `starts` each part's first page."""
+    the whole PDF's page count and `starts` each part's first page. `segment` (start, stop)
+    renders only those parts, as pages `first_page`.. of `pages` (a dated calendar, say,
+    to put in place of the undated one of a shared render)."""
 
     alone: bool = False
     pages: int | None = None
     starts: tuple[int, ...] = ()
+    segment: tuple[int, int] | None = None
+    first_page: int = 1
 
 
 @dataclass(frozen=True)

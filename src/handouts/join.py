@@ -197,50 +197,71 @@ def _catalog(out: pikepdf.Pdf, first: pikepdf.Pdf, title: str) -> None:
 
 
 def replace_first_page(base: bytes, cover: bytes) -> bytes:
-    """`base` with its first page replaced by `cover`'s only page, tags and all.
+    """`base` with its first page replaced by `cover`'s only page: see replace_pages."""
+    if _page_count(cover) != 1:
+        raise ValueError(f"a cover must be one page, not {_page_count(cover)}")
+    return replace_pages(base, cover, 0)
 
-    Made for composed PDFs (compose.py), whose first page is a cover ending in a page
-    break: WeasyPrint tags each page's content in elements of their own, so page 1's
-    elements are whole top-level elements of the Document, and they, their parent-tree
-    entries and their links give way to the cover's. The page object itself is kept, so
-    named destinations and bookmarks that pointed at page 1 now point at the cover; pages
-    2..N, the outline, /Lang, MarkInfo and the XMP (PDF/UA identifier) are base's.
-    Raises ValueError if an element of page 1 goes on to page 2 (no cover break).
+
+def replace_pages(base: bytes, patch: bytes, start: int) -> bytes:
+    """`base` with its pages from `start` (0-based) replaced by `patch`'s, tags and all.
+
+    Made for composed PDFs (compose.py): a personal cover in place of a shared render's
+    first page, a dated calendar in place of its undated pages. WeasyPrint tags each
+    page's content in elements of their own, so the replaced pages' elements are whole
+    top-level elements of the Document; they, their parent-tree entries and their links
+    give way to the patch's, in the same place. The page objects themselves are kept, so
+    named destinations and bookmarks still point at the same pages; the outline, /Lang,
+    MarkInfo and the XMP (PDF/UA identifier) are base's.
+    Raises ValueError if an element goes on across the patch's first or last page.
     """
     out = pikepdf.open(io.BytesIO(base))
-    src = pikepdf.open(io.BytesIO(cover))
-    if len(src.pages) != 1:
-        raise ValueError(f"a cover must be one page, not {len(src.pages)}")
-    page = out.pages[0].obj
+    src = pikepdf.open(io.BytesIO(patch))
+    count = len(src.pages)
+    if start < 0 or start + count > len(out.pages):
+        raise ValueError("the patch's pages do not fit in the base")
+    pages = [out.pages[start + n].obj for n in range(count)]
+    replaced = {page.objgen for page in pages}
     root = out.Root.StructTreeRoot
     [document] = _as_list(root.K)
-    kept = []
+    before, after, hit = [], [], False
     for kid in _as_list(document.K):
-        pages = _pages_of(kid)
-        if page.objgen not in pages:
-            kept.append(kid)
-        elif len(pages) > 1:
-            raise ValueError("an element on the first page goes on to the next page")
+        on = _pages_of(kid)
+        if on & replaced:
+            if on - replaced:
+                raise ValueError("an element goes on across a replaced page's edge")
+            hit = True
+        else:
+            (after if hit else before).append(kid)
     tree = dict(NumberTree(root.ParentTree).items())
-    for annot in page.get(Name.Annots, []):
-        tree.pop(int(annot.get(Name.StructParent, -1)), None)
-    tree.pop(int(page.get(Name.StructParents, -1)), None)
+    for page in pages:
+        for annot in page.get(Name.Annots, []):
+            tree.pop(int(annot.get(Name.StructParent, -1)), None)
+        tree.pop(int(page.get(Name.StructParents, -1)), None)
+    return _patch(out, src, document, pages, tree, before, after)
 
-    # The cover's page goes in at the end first, so that the elements copied next point
-    # at it; then its content moves into page 1's page object and it goes again.
+
+def _patch(out: pikepdf.Pdf, src: pikepdf.Pdf, document: pikepdf.Object, pages: list,
+           tree: dict, before: list, after: list) -> bytes:
+    """Move src's pages' content into `pages`, and its elements between before and after."""
     src_root = src.Root.StructTreeRoot
     [src_document] = _as_list(src_root.K)
     del src_document[Name.P]
-    out.pages.append(src.pages[0])
-    added = out.pages[-1].obj
+    # The patch's pages go in at the end first, so that the elements copied next point at
+    # them; then their content moves into the kept page objects and they go again.
+    first_added = len(out.pages)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+        out.pages.extend(src.pages)
+    added = [out.pages[first_added + n].obj for n in range(len(pages))]
     offset = max(tree, default=-1) + 1
     owners = []
     for key, value in NumberTree(src_root.ParentTree).items():
         tree[int(key) + offset] = _copy(out, value)
         owners.extend(_as_list(tree[int(key) + offset]))
     copied = out.copy_foreign(src_document)
-    cover_kids = _as_list(copied.K)
-    for kid in cover_kids:
+    patch_kids = _as_list(copied.K)
+    for kid in patch_kids:
         kid.P = document
     for owner in owners:  # elements named only by /P (see _copy_part)
         element = owner
@@ -249,26 +270,27 @@ def replace_first_page(base: bytes, cover: bytes) -> bytes:
                 element.P = document
                 break
             element = element.P
-    for key in [k for k in page if k not in (Name.Type, Name.Parent)]:
-        del page[key]
-    for key, value in added.items():
-        if key not in (Name.Type, Name.Parent):
-            page[key] = value
-    page.StructParents = int(added.StructParents) + offset
-    for annot in page.get(Name.Annots, []):
-        if Name.StructParent in annot:
-            annot.StructParent = int(annot.StructParent) + offset
-        if Name.P in annot:
-            annot.P = page
-    seen: set = set()
-    for item in [*cover_kids, *owners]:
-        _repoint(item, added.objgen, page, seen)
-    del out.pages[-1]
-
-    document.K = Array([*cover_kids, *kept])
+    for page, new in zip(pages, added, strict=True):
+        for key in [k for k in page if k not in (Name.Type, Name.Parent)]:
+            del page[key]
+        for key, value in new.items():
+            if key not in (Name.Type, Name.Parent):
+                page[key] = value
+        page.StructParents = int(new.StructParents) + offset
+        for annot in page.get(Name.Annots, []):
+            if Name.StructParent in annot:
+                annot.StructParent = int(annot.StructParent) + offset
+            if Name.P in annot:
+                annot.P = page
+        for item in [*patch_kids, *owners]:
+            _repoint(item, new.objgen, page, set())
+    for _ in added:
+        del out.pages[-1]
+    document.K = Array([*before, *patch_kids, *after])
     parent_tree = NumberTree.new(out)
     for key, value in sorted(tree.items()):
         parent_tree[key] = value
+    root = out.Root.StructTreeRoot
     root.ParentTree = parent_tree.obj
     root.ParentTreeNextKey = max(tree, default=-1) + 1
     buffer = io.BytesIO()
@@ -276,6 +298,11 @@ def replace_first_page(base: bytes, cover: bytes) -> bytes:
     src.close()
     out.close()
     return buffer.getvalue()
+
+
+def _page_count(data: bytes) -> int:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        return len(pdf.pages)
 
 
 def _pages_of(element: pikepdf.Object, found: set | None = None) -> set:

@@ -345,8 +345,10 @@ CACHE = ".cache"  # shared renders of patient packets, beside the manifest
 def base_key(inputs: dict) -> str:
     """The name of a patient packet's shared render: a hash of its inputs, which hold
     no personal data (content hashes, templates, clinic, kinds, drug, paper, profile,
-    start date and weeks), so patients with equal inputs share one render."""
-    return _sha256(json.dumps(inputs, sort_keys=True, default=str).encode())
+    weeks), but not the start date: the shared render is undated, and a dated packet
+    renders its calendar and diary itself (see compose.py)."""
+    shared = inputs | {"options": inputs["options"] | {"start": None}}
+    return _sha256(json.dumps(shared, sort_keys=True, default=str).encode())
 
 
 def _composed(parts: list, job: Job, out_dir: Path, entry: dict) -> tuple[str, bytes, int]:

@@ -56,9 +56,10 @@ class RenderJob:
         return not self.dose
 
     def base(self) -> RenderJob:
-        """The shared render this job's PDF is composed from: no names, a cover page."""
+        """The shared render this job's PDF is composed from: no names, no start date
+        (a dated calendar is rendered with the cover, see compose.py), a cover page."""
         assert self.composable
-        return replace(self, patient=None, prescriber=None, cover=True)
+        return replace(self, patient=None, prescriber=None, start=None, cover=True)
 
     @property
     def label(self) -> str:
