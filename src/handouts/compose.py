@@ -55,10 +55,10 @@ def compose(builder: Builder, parts: list[Part], options: Options, base: bytes
     parts and options) with this person's cover as its first page and, given a start
     date, the dated calendar and diary in place of the undated ones. When a dated part
     does not take the same pages as its undated self, the PDF is rendered whole."""
-    from .join import replace_first_page, replace_pages
+    from .join import replace_pages
 
     pages, starts = _layout(base, parts)
-    data = base
+    patches = []
     try:
         for number, part in enumerate(parts):
             if not (part.kind.dated and options.schedule.start):
@@ -69,10 +69,11 @@ def compose(builder: Builder, parts: list[Part], options: Options, base: bytes
             dated = builder.render(parts, options, segment)[1]
             if dated.pages != stop - starts[number]:
                 raise ValueError("a dated part takes other pages than its undated self")
-            data = replace_pages(data, dated.data, starts[number] - 1)
+            patches.append((dated.data, starts[number] - 1))
         title, cover = builder.render(parts, options, Cover(alone=True, pages=pages,
                                                             starts=starts))
-        return title, replace_first_page(data, cover.data), pages
+        patches.append((cover.data, 0))
+        return title, replace_pages(base, patches, cover=True), pages
     except ValueError:
         # The cover did not fit one page (a clinic's long address in large print, say),
         # or a dated part's length differs: the same PDF, rendered whole.

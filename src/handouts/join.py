@@ -196,15 +196,10 @@ def _catalog(out: pikepdf.Pdf, first: pikepdf.Pdf, title: str) -> None:
         meta["dc:title"] = title
 
 
-def replace_first_page(base: bytes, cover: bytes) -> bytes:
-    """`base` with its first page replaced by `cover`'s only page: see replace_pages."""
-    if _page_count(cover) != 1:
-        raise ValueError(f"a cover must be one page, not {_page_count(cover)}")
-    return replace_pages(base, cover, 0)
-
-
-def replace_pages(base: bytes, patch: bytes, start: int) -> bytes:
-    """`base` with its pages from `start` (0-based) replaced by `patch`'s, tags and all.
+def replace_pages(base: bytes, patches: list[tuple[bytes, int]], cover: bool = False
+                  ) -> bytes:
+    """`base` with, for each (patch, start), its pages from `start` (0-based) replaced by
+    the patch's, tags and all; with `cover`, the last patch must be one page.
 
     Made for composed PDFs (compose.py): a personal cover in place of a shared render's
     first page, a dated calendar in place of its undated pages. WeasyPrint tags each
@@ -212,11 +207,29 @@ def replace_pages(base: bytes, patch: bytes, start: int) -> bytes:
     top-level elements of the Document; they, their parent-tree entries and their links
     give way to the patch's, in the same place. The page objects themselves are kept, so
     named destinations and bookmarks still point at the same pages; the outline, /Lang,
-    MarkInfo and the XMP (PDF/UA identifier) are base's.
-    Raises ValueError if an element goes on across the patch's first or last page.
+    MarkInfo and the XMP (PDF/UA identifier) are base's. Parsed and written once, however
+    many patches.
+    Raises ValueError if an element goes on across a patch's first or last page.
     """
     out = pikepdf.open(io.BytesIO(base))
-    src = pikepdf.open(io.BytesIO(patch))
+    sources = []
+    try:
+        for number, (patch, start) in enumerate(patches):
+            src = pikepdf.open(io.BytesIO(patch))
+            sources.append(src)  # open until saved: copied objects may read its streams
+            if cover and number == len(patches) - 1 and len(src.pages) != 1:
+                raise ValueError(f"a cover must be one page, not {len(src.pages)}")
+            _replace(out, src, start)
+        buffer = io.BytesIO()
+        out.save(buffer, deterministic_id=True)
+        return buffer.getvalue()
+    finally:
+        for src in sources:
+            src.close()
+        out.close()
+
+
+def _replace(out: pikepdf.Pdf, src: pikepdf.Pdf, start: int) -> None:
     count = len(src.pages)
     if start < 0 or start + count > len(out.pages):
         raise ValueError("the patch's pages do not fit in the base")
@@ -238,11 +251,11 @@ def replace_pages(base: bytes, patch: bytes, start: int) -> bytes:
         for annot in page.get(Name.Annots, []):
             tree.pop(int(annot.get(Name.StructParent, -1)), None)
         tree.pop(int(page.get(Name.StructParents, -1)), None)
-    return _patch(out, src, document, pages, tree, before, after)
+    _patch(out, src, document, pages, tree, before, after)
 
 
 def _patch(out: pikepdf.Pdf, src: pikepdf.Pdf, document: pikepdf.Object, pages: list,
-           tree: dict, before: list, after: list) -> bytes:
+           tree: dict, before: list, after: list) -> None:
     """Move src's pages' content into `pages`, and its elements between before and after."""
     src_root = src.Root.StructTreeRoot
     [src_document] = _as_list(src_root.K)
@@ -293,16 +306,6 @@ def _patch(out: pikepdf.Pdf, src: pikepdf.Pdf, document: pikepdf.Object, pages: 
     root = out.Root.StructTreeRoot
     root.ParentTree = parent_tree.obj
     root.ParentTreeNextKey = max(tree, default=-1) + 1
-    buffer = io.BytesIO()
-    out.save(buffer, deterministic_id=True)
-    src.close()
-    out.close()
-    return buffer.getvalue()
-
-
-def _page_count(data: bytes) -> int:
-    with pikepdf.open(io.BytesIO(data)) as pdf:
-        return len(pdf.pages)
 
 
 def _pages_of(element: pikepdf.Object, found: set | None = None) -> set:
