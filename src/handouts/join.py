@@ -237,9 +237,14 @@ def _replace(out: pikepdf.Pdf, src: pikepdf.Pdf, start: int) -> None:
     replaced = {page.objgen for page in pages}
     root = out.Root.StructTreeRoot
     [document] = _as_list(root.K)
+    # Only elements on the replaced pages and their neighbours can reach across an edge:
+    # the others' subtrees are not walked (a shared render has thousands of elements).
+    near = replaced | {out.pages[n].obj.objgen for n in (start - 1, start + count)
+                       if 0 <= n < len(out.pages)}
     before, after, hit = [], [], False
     for kid in _as_list(document.K):
-        on = _pages_of(kid)
+        own = kid.get(Name.Pg) if isinstance(kid, Dictionary) else None
+        on = _pages_of(kid) if own is None or own.objgen in near else {own.objgen}
         if on & replaced:
             if on - replaced:
                 raise ValueError("an element goes on across a replaced page's edge")
@@ -295,8 +300,10 @@ def _patch(out: pikepdf.Pdf, src: pikepdf.Pdf, document: pikepdf.Object, pages: 
                 annot.StructParent = int(annot.StructParent) + offset
             if Name.P in annot:
                 annot.P = page
-        for item in [*patch_kids, *owners]:
-            _repoint(item, new.objgen, page, set())
+    moved = {new.objgen: page for page, new in zip(pages, added, strict=True)}
+    seen: set = set()
+    for item in [*patch_kids, *owners]:
+        _repoint(item, moved, seen)
     for _ in added:
         del out.pages[-1]
     document.K = Array([*before, *patch_kids, *after])
@@ -323,15 +330,16 @@ def _pages_of(element: pikepdf.Object, found: set | None = None) -> set:
     return found
 
 
-def _repoint(element: pikepdf.Object, old: tuple, new: pikepdf.Object, seen: set) -> None:
-    """Point /Pg references to page `old` at `new`, through an element and its children."""
+def _repoint(element: pikepdf.Object, moved: dict, seen: set) -> None:
+    """Point /Pg references to a page in `moved` (by objgen) at the page it maps to,
+    through an element and its children."""
     if not isinstance(element, Dictionary):
         return
     if element.is_indirect:
         if element.objgen in seen:
             return
         seen.add(element.objgen)
-    if Name.Pg in element and element.Pg.objgen == old:
-        element.Pg = new
+    if Name.Pg in element and element.Pg.objgen in moved:
+        element.Pg = moved[element.Pg.objgen]
     for kid in _as_list(element.get(Name.K, Array())):
-        _repoint(kid, old, new, seen)
+        _repoint(kid, moved, seen)
