@@ -12,9 +12,10 @@
    unchanged check), one journal line per job and the manifest views at the end, as a
    share of the pack's time (bookkeeping + 3,000 jobs at the average job time of 2.).
 4. Loading patients CSVs of 3,000, 6,000 and 12,000 rows: time per row should not grow.
-5. The web's personalised drug sheet through the server's render pool (two worker
-   processes, no HTTP; serve_bench.py measures through HTTP): p95 of 80 requests at 4
-   concurrent, against one uncached render with the pool otherwise idle (median of 10).
+5. The web's personalised drug sheet through the server's Downloads layer and render pool
+   (two worker processes, no HTTP; serve_bench.py measures through HTTP), composed from
+   the sheet's cached shared render: p95 of 80 requests at 4 concurrent, against one
+   uncached whole render with the pool otherwise idle (median of 10).
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Personal PDFs composed from a shared render: only the cover is rendered per person.
 
 Almost nothing in a handout or packet is personal: the name, prescriber and date sit on
-the first page. So a personalised PDF is made in two renders:
+the first page, and a start date changes only the calendar and diary. So a personalised
+PDF is made from:
 
 - the **base**: the whole PDF with a cover page (context.Cover: the first part's masthead,
-  blank personal fields and, for a packet, the contents list, then a page break), no
+  blank personal fields and the contents list (a packet) or the key points (a single
+  handout in standard print), then a page break), no
   personal data and no start date. It is the same for everyone with the same inputs
   (kinds, drug, paper, profile, clinic, content, templates), so callers cache it by those;
 - given a start date, each calendar or diary again, dated, alone but numbered as in the

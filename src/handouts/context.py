@@ -51,9 +51,10 @@ PART_KEYS = {
 
 @dataclass(frozen=True)
 class Cover:
-    """The first page as a cover: the first part's masthead, the personal fields and (for a
-    packet) the contents list, then a page break, so that pages 2..N do not depend on who
-    the PDF is for (compose.py renders them once and the cover per person).
+    """The first page as a cover: the first part's masthead, the personal fields and the
+    contents list (a packet) or key points (a single handout, standard print), then a page
+    break, so that pages 2..N do not depend on who the PDF is for (compose.py renders them
+    once and the cover per person).
 
     `alone` renders the cover page only; it then cannot count pages itself, so `pages` is
     the whole PDF's page count and `starts` each part's first page. `segment` (start, stop)
