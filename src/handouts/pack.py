@@ -11,7 +11,6 @@ Bookkeeping is an append-only journal (see manifest.py).
 from __future__ import annotations
 
 import datetime
-import fcntl
 import hashlib
 import json
 import os
@@ -360,7 +359,7 @@ def _composed(parts: list, job: Job, out_dir: Path, entry: dict) -> tuple[str, b
     cache = out_dir / CACHE / f"{base_key(entry['inputs'])}.pdf"
     cache.parent.mkdir(exist_ok=True)
     with open(cache.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        _lock(lock, True)
         try:
             base = cache.read_bytes() if cache.is_file() else b""
             # Written whole (write_atomic), so anything else was not written by us.
@@ -368,8 +367,18 @@ def _composed(parts: list, job: Job, out_dir: Path, entry: dict) -> tuple[str, b
                 base = render_base(_BUILDER, parts, job.options())
                 write_atomic(cache, base)
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            _lock(lock, False)
     return compose(_BUILDER, parts, job.options(), base)
+
+
+def _lock(file, hold: bool) -> None:
+    """An advisory lock where the system has one (POSIX); elsewhere two workers may now
+    and then render the same shared render, which costs time, not correctness."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    fcntl.flock(file, fcntl.LOCK_EX if hold else fcntl.LOCK_UN)
 
 
 def _prune_cache(out_dir: Path, keep: set[str]) -> None:
