@@ -47,8 +47,8 @@ def pdfs(builder, options, tmp_path_factory) -> dict[str, Path]:
     finally:
         del builder.render
     # The dated calendar and diary and the cover; not the whole packet again.
-    assert [(c.segment, c.alone) for c in renders] == [((2, 3), False), ((3, 4), False),
-                                                       (None, True)]
+    assert [(c.segment, c.alone) for c in renders] == [(None, True), ((2, 3), False),
+                                                       ((3, 4), False)]
     _, whole = builder.render(parts, options, Cover())
     assert pages == whole.pages
     (out / "base.pdf").write_bytes(base)

@@ -60,8 +60,13 @@ def compose(builder: Builder, parts: list[Part], options: Options, base: bytes
     from .join import replace_pages
 
     pages, starts = _layout(base, parts)
-    patches = []
     try:
+        # The cover first: when it does not fit one page, nothing else is worth rendering.
+        title, cover = builder.render(parts, options, Cover(alone=True, pages=pages,
+                                                            starts=starts))
+        if cover.pages != 1:
+            raise ValueError(f"a cover must be one page, not {cover.pages}")
+        patches = []
         for number, part in enumerate(parts):
             if not (part.kind.dated and options.schedule.start):
                 continue
@@ -72,8 +77,6 @@ def compose(builder: Builder, parts: list[Part], options: Options, base: bytes
             if dated.pages != stop - starts[number]:
                 raise ValueError("a dated part takes other pages than its undated self")
             patches.append((dated.data, starts[number] - 1))
-        title, cover = builder.render(parts, options, Cover(alone=True, pages=pages,
-                                                            starts=starts))
         patches.append((cover.data, 0))
         return title, replace_pages(base, patches, cover=True), pages
     except ValueError:
