@@ -4,6 +4,7 @@ never sink the others, and patient names never become paths."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -108,8 +109,12 @@ def test_tricky_names_stay_inside_the_output_folder_and_collide_safely(tmp_path,
                                            "packet-patient-2.pdf"]
     out = tmp_path / "out"
     run_pack(pack, out, workers=2)
-    assert sorted(p.name for p in tmp_path.rglob("*.pdf")) == sorted(j.name for j in pack.jobs)
-    assert all(p.parent == out for p in tmp_path.rglob("*.pdf"))
+    handouts = [p for p in tmp_path.rglob("*.pdf") if p.parent.name != ".cache"]
+    assert sorted(p.name for p in handouts) == sorted(j.name for j in pack.jobs)
+    assert all(p.parent == out for p in handouts)
+    # The three share one render (same packet, drug and options), named by a hash.
+    [shared] = (out / ".cache").glob("*.pdf")
+    assert re.fullmatch(r"[0-9a-f]{64}\.pdf", shared.name)
 
 
 def test_shards_split_the_jobs_stably_and_completely(builder):

@@ -301,8 +301,13 @@ def test_a_personalised_pdf_is_made_on_demand_never_stored_cached_or_logged(
         assert "Zebulon Quartzfield" in text and "Dr. Yarrow" in text
         assert "Ceritinib (Zykadia)" in text and CLINIC in text
 
-    assert len(renders) == 2  # every personalised download is rendered afresh
-    assert len(app.extensions["handouts"].cache) == cached
+    # Rendered in full once, without the names (the shared base, kept like any download);
+    # each personalised download renders only its own cover on top of it.
+    assert [(job.cover, job.patient, job.prescriber) for job in renders] == [
+        (True, None, None)]
+    cache = app.extensions["handouts"].cache
+    assert len(cache) == cached + 1
+    assert not any("Zebulon" in text_of(pdf.data) for pdf in cache._items.values())
     assert list(work.iterdir()) == [] and list(scratch.iterdir()) == []
     assert "Zebulon" not in caplog.text and "Yarrow" not in caplog.text
 

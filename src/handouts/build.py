@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import i18n
 from .content import Library, editions, load_library
-from .context import Part, build_context, plan_parts
+from .context import Cover, Part, build_context, plan_parts
 from .errors import HandoutError, RenderError
 from .files import make_folder, slugify, write_atomic, write_new
 from .kinds import KINDS
@@ -153,10 +153,11 @@ class Builder:
         return Built(target, title, rendered.pages, len(rendered.data),
                      tuple(rendered.warnings), tuple(parts))
 
-    def render(self, parts: list[Part], options: Options):
-        """The PDF's title and bytes (a pdf.RenderedPdf), in memory: nothing is written."""
+    def render(self, parts: list[Part], options: Options, cover: Cover | None = None):
+        """The PDF's title and bytes (a pdf.RenderedPdf), in memory: nothing is written.
+        With `cover`, page 1 is a cover (see context.Cover and compose.py)."""
         with i18n.use(options.lang):
-            context = build_context(parts, self.library_for(options.lang), options)
+            context = build_context(parts, self.library_for(options.lang), options, cover)
             # The stylesheets go to the PDF writer as files it parses once, not as <link>s
             # that WeasyPrint would fetch and parse again for every render.
             html = self.renderer.render(context | {"link_stylesheets": False})

@@ -31,6 +31,7 @@ CONTEXT_KEYS = {
     "show_contents": "True when the PDF holds more than one part",
     "alk_drugs": "approved ALK inhibitors from the drug files, and the date that list is as of",
     "levels": "the triage levels' headings (emergency, call_now, next_visit)",
+    "cover": "None, or how a composed PDF's first page (a cover) is made: see Cover",
 }
 PART_KEYS = {
     "kind": "the Kind (name, template, label)",
@@ -47,6 +48,25 @@ PART_KEYS = {
     "signs": "{level: [(Sign, note)]}: the part's warning signs by triage level",
     "pictograms": "[(name, PictogramText)]: the pictures this part shows beside its text",
 }
+
+
+@dataclass(frozen=True)
+class Cover:
+    """The first page as a cover: the first part's masthead, the personal fields and the
+    contents list (a packet) or key points (a single handout, standard print), then a page
+    break, so that pages 2..N do not depend on who the PDF is for (compose.py renders them
+    once and the cover per person).
+
+    `alone` renders the cover page only; it then cannot count pages itself, so `pages` is
+    the whole PDF's page count and `starts` each part's first page. `segment` (start, stop)
+    renders only those parts, as pages `first_page`.. of `pages` (a dated calendar, say,
+    to put in place of the undated one of a shared render)."""
+
+    alone: bool = False
+    pages: int | None = None
+    starts: tuple[int, ...] = ()
+    segment: tuple[int, int] | None = None
+    first_page: int = 1
 
 
 @dataclass(frozen=True)
@@ -160,7 +180,8 @@ def document_title(part_contexts: list[dict[str, Any]]) -> str:
     return _("Patient handouts: %(titles)s") % {"titles": "; ".join(titles)}
 
 
-def build_context(parts: list[Part], library: Library, options: Options) -> dict[str, Any]:
+def build_context(parts: list[Part], library: Library, options: Options,
+                  cover: Cover | None = None) -> dict[str, Any]:
     """The context for templates/base.html.j2; keys are documented in CONTEXT_KEYS."""
     clinic = options.clinic
     part_contexts = [_part_context(n, p, library, options) for n, p in enumerate(parts, 1)]
@@ -187,6 +208,7 @@ def build_context(parts: list[Part], library: Library, options: Options) -> dict
         "alk_drugs": {"drugs": library.approved_drugs(),
                       "as_of": max(d.last_checked for d in library.drugs.values())},
         "levels": library.triage.levels,
+        "cover": cover,
     }
     assert set(context) == set(CONTEXT_KEYS)
     return context

@@ -173,13 +173,13 @@ def css_content(sentence: str, slots: dict[str, str]) -> str:
     return " ".join(pieces)
 
 
-def css_page_of() -> str:
-    """The running footer's page number ('Page 2 of 5') as a CSS content value."""
-    return css_content(_("Page %(page)s of %(pages)s"),
-                       {"page": "counter(page)", "pages": "counter(pages)"})
+def css_page_of(page: str = "counter(page)", pages: str = "counter(pages)") -> str:
+    """The running footer's page number ('Page 2 of 5') as a CSS content value. A composed
+    PDF's cover passes fixed numbers (page=1, pages=its whole PDF's count)."""
+    return css_content(_("Page %(page)s of %(pages)s"), {"page": page, "pages": pages})
 
 
-def css_contents_page() -> str:
-    """The page number after each entry of a packet's contents list (' — page 3')."""
-    return css_content(_(" — page %(page)s"),
-                       {"page": "target-counter(attr(data-target url), page)"})
+def css_contents_page(page: str = "target-counter(attr(data-target url), page)") -> str:
+    """The page number after each entry of a packet's contents list (' — page 3'); a
+    cover rendered alone passes attr(data-page), the number from the shared render."""
+    return css_content(_(" — page %(page)s"), {"page": page})

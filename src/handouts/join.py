@@ -194,3 +194,152 @@ def _catalog(out: pikepdf.Pdf, first: pikepdf.Pdf, title: str) -> None:
         out.Root.Metadata = out.copy_foreign(first.Root.Metadata)
     with out.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
         meta["dc:title"] = title
+
+
+def replace_pages(base: bytes, patches: list[tuple[bytes, int]], cover: bool = False
+                  ) -> bytes:
+    """`base` with, for each (patch, start), its pages from `start` (0-based) replaced by
+    the patch's, tags and all; with `cover`, the last patch must be one page.
+
+    Made for composed PDFs (compose.py): a personal cover in place of a shared render's
+    first page, a dated calendar in place of its undated pages. WeasyPrint tags each
+    page's content in elements of their own, so the replaced pages' elements are whole
+    top-level elements of the Document; they, their parent-tree entries and their links
+    give way to the patch's, in the same place. The page objects themselves are kept, so
+    named destinations and bookmarks still point at the same pages; the outline, /Lang,
+    MarkInfo and the XMP (PDF/UA identifier) are base's. Parsed and written once, however
+    many patches.
+    Raises ValueError if an element goes on across a patch's first or last page.
+    """
+    out = pikepdf.open(io.BytesIO(base))
+    sources = []
+    try:
+        for number, (patch, start) in enumerate(patches):
+            src = pikepdf.open(io.BytesIO(patch))
+            sources.append(src)  # open until saved: copied objects may read its streams
+            if cover and number == len(patches) - 1 and len(src.pages) != 1:
+                raise ValueError(f"a cover must be one page, not {len(src.pages)}")
+            _replace(out, src, start)
+        buffer = io.BytesIO()
+        out.save(buffer, deterministic_id=True)
+        return buffer.getvalue()
+    finally:
+        for src in sources:
+            src.close()
+        out.close()
+
+
+def _replace(out: pikepdf.Pdf, src: pikepdf.Pdf, start: int) -> None:
+    count = len(src.pages)
+    if start < 0 or start + count > len(out.pages):
+        raise ValueError("the patch's pages do not fit in the base")
+    pages = [out.pages[start + n].obj for n in range(count)]
+    replaced = {page.objgen for page in pages}
+    root = out.Root.StructTreeRoot
+    [document] = _as_list(root.K)
+    # Only elements on the replaced pages and their neighbours can reach across an edge:
+    # the others' subtrees are not walked (a shared render has thousands of elements).
+    near = replaced | {out.pages[n].obj.objgen for n in (start - 1, start + count)
+                       if 0 <= n < len(out.pages)}
+    before, after, hit = [], [], False
+    for kid in _as_list(document.K):
+        own = kid.get(Name.Pg) if isinstance(kid, Dictionary) else None
+        on = _pages_of(kid) if own is None or own.objgen in near else {own.objgen}
+        if on & replaced:
+            if on - replaced:
+                raise ValueError("an element goes on across a replaced page's edge")
+            hit = True
+        else:
+            (after if hit else before).append(kid)
+    tree = dict(NumberTree(root.ParentTree).items())
+    for page in pages:
+        for annot in page.get(Name.Annots, []):
+            tree.pop(int(annot.get(Name.StructParent, -1)), None)
+        tree.pop(int(page.get(Name.StructParents, -1)), None)
+    _patch(out, src, document, pages, tree, before, after)
+
+
+def _patch(out: pikepdf.Pdf, src: pikepdf.Pdf, document: pikepdf.Object, pages: list,
+           tree: dict, before: list, after: list) -> None:
+    """Move src's pages' content into `pages`, and its elements between before and after."""
+    src_root = src.Root.StructTreeRoot
+    [src_document] = _as_list(src_root.K)
+    del src_document[Name.P]
+    # The patch's pages go in at the end first, so that the elements copied next point at
+    # them; then their content moves into the kept page objects and they go again.
+    first_added = len(out.pages)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+        out.pages.extend(src.pages)
+    added = [out.pages[first_added + n].obj for n in range(len(pages))]
+    offset = max(tree, default=-1) + 1
+    owners = []
+    for key, value in NumberTree(src_root.ParentTree).items():
+        tree[int(key) + offset] = _copy(out, value)
+        owners.extend(_as_list(tree[int(key) + offset]))
+    copied = out.copy_foreign(src_document)
+    patch_kids = _as_list(copied.K)
+    for kid in patch_kids:
+        kid.P = document
+    for owner in owners:  # elements named only by /P (see _copy_part)
+        element = owner
+        while isinstance(element, Dictionary) and Name.P in element:
+            if element.P.objgen == copied.objgen:
+                element.P = document
+                break
+            element = element.P
+    for page, new in zip(pages, added, strict=True):
+        for key in [k for k in page if k not in (Name.Type, Name.Parent)]:
+            del page[key]
+        for key, value in new.items():
+            if key not in (Name.Type, Name.Parent):
+                page[key] = value
+        page.StructParents = int(new.StructParents) + offset
+        for annot in page.get(Name.Annots, []):
+            if Name.StructParent in annot:
+                annot.StructParent = int(annot.StructParent) + offset
+            if Name.P in annot:
+                annot.P = page
+    moved = {new.objgen: page for page, new in zip(pages, added, strict=True)}
+    seen: set = set()
+    for item in [*patch_kids, *owners]:
+        _repoint(item, moved, seen)
+    for _ in added:
+        del out.pages[-1]
+    document.K = Array([*before, *patch_kids, *after])
+    parent_tree = NumberTree.new(out)
+    for key, value in sorted(tree.items()):
+        parent_tree[key] = value
+    root = out.Root.StructTreeRoot
+    root.ParentTree = parent_tree.obj
+    root.ParentTreeNextKey = max(tree, default=-1) + 1
+
+
+def _pages_of(element: pikepdf.Object, found: set | None = None) -> set:
+    """The pages (objgen) an element's content lies on, its children's included."""
+    found = set() if found is None else found
+    if not isinstance(element, Dictionary):
+        return found
+    if Name.Pg in element:
+        found.add(element.Pg.objgen)
+    for kid in _as_list(element.get(Name.K, Array())):
+        if isinstance(kid, Dictionary) and kid.get(Name.Type) != Name.OBJR:
+            _pages_of(kid, found)
+        elif isinstance(kid, Dictionary) and Name.Pg in kid:
+            found.add(kid.Pg.objgen)
+    return found
+
+
+def _repoint(element: pikepdf.Object, moved: dict, seen: set) -> None:
+    """Point /Pg references to a page in `moved` (by objgen) at the page it maps to,
+    through an element and its children."""
+    if not isinstance(element, Dictionary):
+        return
+    if element.is_indirect:
+        if element.objgen in seen:
+            return
+        seen.add(element.objgen)
+    if Name.Pg in element and element.Pg.objgen in moved:
+        element.Pg = moved[element.Pg.objgen]
+    for kid in _as_list(element.get(Name.K, Array())):
+        _repoint(kid, moved, seen)

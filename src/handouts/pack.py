@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -27,6 +28,7 @@ from pydantic import Field
 
 from . import __version__
 from .build import Builder, default_name
+from .context import Cover
 from .errors import ClinicError, HandoutError, OptionError
 from .files import make_folder, remove_stale_parts, slugify, write_atomic
 from .i18n import LANGUAGES
@@ -83,6 +85,10 @@ class Job:
     weeks: int | None = None
     label: str = ""  # what logs may show: never patient data
     lang: str = "en"
+
+    @property
+    def personal(self) -> bool:
+        return (self.patient, self.prescriber, self.when) != (None, None, None)
 
     def options(self) -> Options:
         return Options(paper=paper_named(self.paper), profile=profile_named(self.profile),
@@ -353,16 +359,76 @@ def _watch_parent(parent: int, every: float = 0.5) -> None:
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
-def _run_job(job: Job, out_dir: Path, entry: dict) -> dict:
+def _run_job(job: Job, out_dir: Path, entry: dict, shared: bool = False) -> dict:
+    """Build one job. A patient packet has a cover page; when its pages 2..N are `shared`
+    with other packets it is composed from their one render, else rendered whole (the
+    same PDF: composing it would only add the cover's render and the join)."""
     assert _BUILDER is not None
     try:
-        title, rendered = _BUILDER.render(_BUILDER.plan(list(job.kinds), job.drug),
-                                          job.options())
-        write_atomic(out_dir / job.name, rendered.data)
-        return entry | {"status": "built", "title": title, "sha256": _sha256(rendered.data),
-                        "pages": rendered.pages, "bytes": len(rendered.data)}
+        parts = _BUILDER.plan(list(job.kinds), job.drug, job.lang)
+        if job.personal and shared:
+            title, data, pages = _composed(parts, job, out_dir, entry)
+        else:
+            title, rendered = _BUILDER.render(parts, job.options(),
+                                              Cover() if job.personal else None)
+            data, pages = rendered.data, rendered.pages
+        write_atomic(out_dir / job.name, data)
+        return entry | {"status": "built", "title": title, "sha256": _sha256(data),
+                        "pages": pages, "bytes": len(data)}
     except HandoutError as exc:
         return entry | {"status": "failed", "error": str(exc)}
+
+
+CACHE = ".cache"  # shared renders of patient packets, beside the manifest
+
+
+def base_key(inputs: dict) -> str:
+    """The name of a patient packet's shared render: a hash of its inputs, which hold
+    no personal data (content hashes, templates, clinic, kinds, drug, paper, profile,
+    weeks), but not the start date: the shared render is undated, and a dated packet
+    renders its calendar and diary itself (see compose.py)."""
+    shared = inputs | {"options": inputs["options"] | {"start": None}}
+    return _sha256(json.dumps(shared, sort_keys=True, default=str).encode())
+
+
+def _composed(parts: list, job: Job, out_dir: Path, entry: dict) -> tuple[str, bytes, int]:
+    """A patient packet from its shared render (rendered by the first job that needs it,
+    the others waiting on its lock) with the patient's own cover: see compose.py."""
+    from .compose import compose, render_base
+
+    assert _BUILDER is not None
+    cache = out_dir / CACHE / f"{base_key(entry['inputs'])}.pdf"
+    cache.parent.mkdir(exist_ok=True)
+    with open(cache.with_suffix(".lock"), "w") as lock:
+        _lock(lock, True)
+        try:
+            base = cache.read_bytes() if cache.is_file() else b""
+            # Written whole (write_atomic), so anything else was not written by us.
+            if not (base.startswith(b"%PDF-") and b"%%EOF" in base[-32:]):
+                base = render_base(_BUILDER, parts, job.options())
+                write_atomic(cache, base)
+        finally:
+            _lock(lock, False)
+    return compose(_BUILDER, parts, job.options(), base)
+
+
+def _lock(file, hold: bool) -> None:
+    """An advisory lock where the system has one (POSIX); elsewhere two workers may now
+    and then render the same shared render, which costs time, not correctness."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    fcntl.flock(file, fcntl.LOCK_EX if hold else fcntl.LOCK_UN)
+
+
+def _prune_cache(out_dir: Path, keep: set[str]) -> None:
+    """Shared renders no job of this pack uses any more (their content or options
+    changed) go, with their lock files."""
+    folder = out_dir / CACHE
+    for path in [*folder.glob("*.pdf"), *folder.glob("*.lock")] if folder.is_dir() else []:
+        if path.stem not in keep and re.fullmatch(r"[0-9a-f]{64}", path.stem):
+            path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -402,6 +468,8 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
     """
     make_folder(out_dir)
     remove_stale_parts(out_dir)  # from a run that was killed outright
+    if force:  # rebuild everything: the shared renders too (a new WeasyPrint, say)
+        _prune_cache(out_dir, set())
     previous = read_manifest(out_dir)
     planner = Planner(builder or Builder(content_dir, templates_dir))
     result = PackResult()
@@ -426,7 +494,8 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
             else:
                 finish(entry)
         if todo:
-            _build(todo, out_dir, workers, content_dir, templates_dir, finish)
+            _build(_spread(todo), _shared(todo, out_dir), out_dir, workers, content_dir,
+                   templates_dir, finish)
     except KeyboardInterrupt:
         _close(journal, out_dir, previous | done)
         raise Interrupted(f"interrupted after {len(done)} of {len(pack.jobs)} jobs; "
@@ -447,18 +516,45 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
         result.failed += 1
     journal.close()
     write_manifest(out_dir, result.entries)
+    _prune_cache(out_dir, {base_key(e["inputs"]) for e in result.entries if "inputs" in e})
     return result
 
 
-def _build(todo: list[tuple[Job, dict]], out_dir: Path, workers: int | None,
-           content_dir: Path | None, templates_dir: Path | None, finish) -> None:
+def _spread(todo: list[tuple[Job, dict]]) -> list[tuple[Job, dict]]:
+    """Patient jobs that share a render go after one of each has started, so that two
+    workers rarely wait for the same shared render (see _composed)."""
+    first, later, seen = [], [], set()
+    for job, entry in todo:
+        key = base_key(entry["inputs"]) if job.personal else None
+        (later if key is not None and key in seen else first).append((job, entry))
+        seen.add(key)
+    return first + later
+
+
+def _shared(todo: list[tuple[Job, dict]], out_dir: Path) -> set[str]:
+    """The keys of shared renders worth using: needed by two jobs or more, or already
+    made (by an earlier run)."""
+    counts: dict[str, int] = {}
+    for job, entry in todo:
+        if job.personal:
+            key = base_key(entry["inputs"])
+            counts[key] = counts.get(key, 0) + 1
+    return {key for key, count in counts.items()
+            if count > 1 or (out_dir / CACHE / f"{key}.pdf").is_file()}
+
+
+def _build(todo: list[tuple[Job, dict]], shared: set[str], out_dir: Path,
+           workers: int | None, content_dir: Path | None, templates_dir: Path | None,
+           finish) -> None:
     """Build the planned jobs in a pool; call finish(entry) as each one ends."""
     count = min(workers or os.cpu_count() or 1, len(todo))
     pool = ProcessPoolExecutor(max_workers=count, initializer=_start_worker,
                                initargs=(content_dir, templates_dir))
     futures, recorded = [], set()
     try:
-        futures = [pool.submit(_run_job, job, out_dir, entry) for job, entry in todo]
+        futures = [pool.submit(_run_job, job, out_dir, entry,
+                               job.personal and base_key(entry["inputs"]) in shared)
+                   for job, entry in todo]
         for future in as_completed(futures):
             recorded.add(future)
             finish(future.result())

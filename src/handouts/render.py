@@ -65,10 +65,12 @@ class Renderer:
         self.env.filters["shortdate"] = lambda value: i18n.format_skeleton(value, "MMMd")
         self.env.filters["weekday"] = lambda value: i18n.weekday_name(value, "abbreviated")
         # Markup: css_content has quoted and escaped the words for CSS already.
-        self.env.globals["css_page_of"] = lambda: jinja2.utils.markupsafe.Markup(
-            i18n.css_page_of())
-        self.env.globals["css_contents_page"] = lambda: jinja2.utils.markupsafe.Markup(
-            i18n.css_contents_page())
+        # The arguments are CSS expressions the templates build from numbers (a composed
+        # PDF's cover), never from typed text.
+        self.env.globals["css_page_of"] = lambda *args, **kw: jinja2.utils.markupsafe.Markup(
+            i18n.css_page_of(*args, **kw))
+        self.env.globals["css_contents_page"] = lambda *args: jinja2.utils.markupsafe.Markup(
+            i18n.css_contents_page(*args))
         self.env.globals["asset"] = self.asset_url
         self.env.globals["online"] = online
         self.env.globals["link_stylesheets"] = True  # the PDF stage passes them itself

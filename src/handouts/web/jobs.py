@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 from .. import __version__
 from .. import options as options_module
 from ..build import Builder, default_name
-from ..context import content_files
+from ..context import Cover, content_files
 from ..errors import OptionError
 from ..i18n import N_, _
 from ..kinds import KINDS
@@ -45,11 +45,23 @@ class RenderJob:
     prescriber: str | None = None
     dose: tuple[str, ...] = ()  # the prescriber's dose steps (staff form, calendar only)
     lang: str = "en"  # the edition (i18n.LANGUAGES)
+    cover: bool = False  # rendered with a cover page: the shared base of personal PDFs
 
     @property
     def personalised(self) -> bool:
         # A prescribed dose is one patient's too: made on demand, never cached or shared.
         return self.patient is not None or self.prescriber is not None or bool(self.dose)
+
+    @property
+    def composable(self) -> bool:
+        """Personal only on its cover (a dose is printed in the calendar's cells)."""
+        return not self.dose
+
+    def base(self) -> RenderJob:
+        """The shared render this job's PDF is composed from: no names, no start date
+        (a dated calendar is rendered with the cover, see compose.py), a cover page."""
+        assert self.composable
+        return replace(self, patient=None, prescriber=None, start=None, cover=True)
 
     @property
     def label(self) -> str:
@@ -160,8 +172,19 @@ def input_key(job: RenderJob, builder: Builder, fixed: dict) -> str:
 
 def render_job(builder: Builder, clinic: Clinic | None, job: RenderJob) -> RenderedPdf:
     """Render one handout to bytes, in a worker (process, or thread in tests)."""
+    cover = Cover() if job.cover else None
     return builder.render(builder.plan([job.kind], job.drug, job.lang),
-                          job_options(job, clinic))[1]
+                          job_options(job, clinic), cover)[1]
+
+
+def compose_job(builder: Builder, clinic: Clinic | None, job: RenderJob, base: bytes
+                ) -> bytes:
+    """A personal PDF from its shared base (render_job of job.base()): only the cover is
+    rendered (see compose.py)."""
+    from ..compose import compose
+
+    return compose(builder, builder.plan([job.kind], job.drug, job.lang),
+                   job_options(job, clinic), base)[1]
 
 
 def calendar_file(builder: Builder, job: RenderJob, remind: list[str]) -> tuple[bytes, str]:

@@ -68,10 +68,18 @@ def _start_process(content_dir: Path | None, templates_dir: Path | None,
     _WORKER = _load(content_dir, templates_dir, clinic)
 
 
-def _render_in_process(job: RenderJob) -> bytes:
+def _render_in_process(job: RenderJob, base: bytes | None = None) -> bytes:
     # Bytes, not a RenderedPdf: unpickling that class would import WeasyPrint in the server.
     assert _WORKER is not None
-    return jobs.render_job(*_WORKER, job).data
+    return _render(_WORKER, job, base)
+
+
+def _render(worker: tuple[Builder, Clinic | None], job: RenderJob, base: bytes | None
+            ) -> bytes:
+    """A whole render, or with `base` (a shared render) only the job's cover, composed."""
+    if base is not None:
+        return jobs.compose_job(*worker, job, base)
+    return jobs.render_job(*worker, job).data
 
 
 def _start_thread(content_dir: Path | None, templates_dir: Path | None,
@@ -79,8 +87,8 @@ def _start_thread(content_dir: Path | None, templates_dir: Path | None,
     _THREAD.worker = _load(content_dir, templates_dir, clinic)
 
 
-def _render_in_thread(job: RenderJob) -> bytes:
-    return jobs.render_job(*_THREAD.worker, job).data
+def _render_in_thread(job: RenderJob, base: bytes | None = None) -> bytes:
+    return _render(_THREAD.worker, job, base)
 
 
 def _ready() -> None:
@@ -123,18 +131,19 @@ class RenderPool:
             executor.submit(_ready)
         return executor
 
-    def submit(self, job: RenderJob) -> Future:
+    def submit(self, job: RenderJob, base: bytes | None = None) -> Future:
+        """Render job; with `base`, compose it from that shared render instead."""
         if not self._slots.acquire(blocking=False):
             raise Busy
         target = _render_in_thread if self._in_process else _render_in_process
         try:
             executor = self._executor
             try:
-                future = executor.submit(target, job)
+                future = executor.submit(target, job, base)
             except BrokenProcessPool:
                 self._replace(executor)
                 executor = self._executor
-                future = executor.submit(target, job)
+                future = executor.submit(target, job, base)
         except BaseException:
             self._slots.release()
             raise
@@ -229,7 +238,8 @@ class Downloads:
         return jobs.parse_job(values, self.builder, personal, lang)
 
     def cached(self, job: RenderJob) -> Pdf:
-        """A non-personalised PDF: from the cache, or rendered once and kept."""
+        """A non-personalised PDF: from the cache, or rendered once and kept. Also the
+        shared renders personal PDFs are composed from (job.cover), in the same budget."""
         key = jobs.input_key(job, self.builder, self._fixed)
         with self._lock:
             pdf = self.cache.get(key)
@@ -254,8 +264,13 @@ class Downloads:
                 self.cache.put(key, self._pdf(job, future.result()))
 
     def personalised(self, job: RenderJob) -> Pdf:
-        """Rendered on demand for one person; held in memory only while it is sent."""
-        return self._pdf(job, self.pool.result(self.pool.submit(job)))
+        """Made on demand for one person; held in memory only while it is sent. Only its
+        cover is rendered: the rest comes from a shared render of the same handout without
+        names (cached like any download), unless a dose makes the whole PDF personal."""
+        if not job.composable:
+            return self._pdf(job, self.pool.result(self.pool.submit(job)))
+        base = self.cached(job.base()).data
+        return self._pdf(job, self.pool.result(self.pool.submit(job, base)))
 
     def _pdf(self, job: RenderJob, data: bytes) -> Pdf:
         return Pdf(data, hashlib.sha256(data).hexdigest(), jobs.file_name(job, self.builder))

@@ -1,0 +1,100 @@
+"""Personal PDFs composed from a shared render: only the cover is rendered per person.
+
+Almost nothing in a handout or packet is personal: the name, prescriber and date sit on
+the first page, and a start date changes only the calendar and diary. So a personalised
+PDF is made from:
+
+- the **base**: the whole PDF with a cover page (context.Cover: the first part's masthead,
+  blank personal fields and the contents list (a packet) or the key points (a single
+  handout in standard print), then a page break), no
+  personal data and no start date. It is the same for everyone with the same inputs
+  (kinds, drug, paper, profile, clinic, content, templates), so callers cache it by those;
+- given a start date, each calendar or diary again, dated, alone but numbered as in the
+  whole PDF (it replaces the undated pages when it takes as many);
+- the **cover**: that first page alone, with the person's details, told the base's page
+  count and where each part starts (it cannot count pages it does not hold);
+
+then join.replace_pages puts them in place of the base's pages, keeping one structure
+tree, the links, destinations, outline and packet-wide page numbers.
+The result has the same text, pages and tags as one render of the same PDF with a cover.
+
+A prescribed dose is printed on the calendar's pages, not the cover, so a PDF with one is
+not composable (see `composable`): render it whole.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+
+from .build import Builder
+from .context import Cover, Part
+from .options import Options, Personal
+
+
+def composable(options: Options) -> bool:
+    """True when everything personal in the PDF is on its cover."""
+    return not options.schedule.dose
+
+
+def base_options(options: Options) -> Options:
+    """The options of the shared render: the same, without anything personal, and
+    undated (a calendar's or diary's dates are rendered per start date, see compose)."""
+    return replace(options, personal=Personal(),
+                   schedule=replace(options.schedule, start=None))
+
+
+def render_base(builder: Builder, parts: list[Part], options: Options) -> bytes:
+    """The shared render (cover page with blank fields, undated calendars and diaries):
+    the same for everyone with the same parts and (base_)options."""
+    assert composable(options)
+    return builder.render(parts, base_options(options), Cover())[1].data
+
+
+def compose(builder: Builder, parts: list[Part], options: Options, base: bytes
+            ) -> tuple[str, bytes, int]:
+    """(title, PDF bytes, pages) for one person: `base` (from render_base with the same
+    parts and options) with this person's cover as its first page and, given a start
+    date, the dated calendar and diary in place of the undated ones. When a dated part
+    does not take the same pages as its undated self, the PDF is rendered whole."""
+    from .join import replace_pages
+
+    pages, starts = _layout(base, parts)
+    try:
+        # The cover first: when it does not fit one page, nothing else is worth rendering.
+        title, cover = builder.render(parts, options, Cover(alone=True, pages=pages,
+                                                            starts=starts))
+        if cover.pages != 1:
+            raise ValueError(f"a cover must be one page, not {cover.pages}")
+        patches = []
+        for number, part in enumerate(parts):
+            if not (part.kind.dated and options.schedule.start):
+                continue
+            stop = starts[number + 1] if number + 1 < len(parts) else pages + 1
+            segment = Cover(pages=pages, segment=(number, number + 1),
+                            first_page=starts[number])
+            dated = builder.render(parts, options, segment)[1]
+            if dated.pages != stop - starts[number]:
+                raise ValueError("a dated part takes other pages than its undated self")
+            patches.append((dated.data, starts[number] - 1))
+        patches.append((cover.data, 0))
+        return title, replace_pages(base, patches, cover=True), pages
+    except ValueError:
+        # The cover did not fit one page (a clinic's long address in large print, say),
+        # or a dated part's length differs: the same PDF, rendered whole.
+        title, whole = builder.render(parts, options, Cover())
+        return title, whole.data, whole.pages
+
+
+def _layout(base: bytes, parts: list[Part]) -> tuple[int, tuple[int, ...]]:
+    """The base's page count and each part's first page (from its named destinations:
+    each part's <article> is anchored `part-N-slug`)."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(base)) as pdf:
+        numbers = {page.objgen: n for n, page in enumerate(pdf.pages, 1)}
+        names = pdf.Root.get(pikepdf.Name.Names, {}).get(pikepdf.Name.Dests)
+        dests = {str(k): v for k, v in pikepdf.NameTree(names).items()} if names else {}
+        starts = tuple(numbers[dests[f"part-{n}-{part.slug}"][0].objgen]
+                       for n, part in enumerate(parts, 1))
+        return len(pdf.pages), starts
