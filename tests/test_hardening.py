@@ -500,16 +500,23 @@ from handouts.web import create_app, jobs
 from handouts.web.serve import serve
 
 here = pathlib.Path(sys.argv[2])
-real = jobs.render_job
+real_render, real_compose = jobs.render_job, jobs.compose_job
 
-def held(builder, clinic, job):  # a patient's render waits for the test's go-ahead
+def hold(job):  # a patient's render (whole or composed) waits for the test's go-ahead
     if job.patient:
         (here / "started").touch()
         while not (here / "go").exists():
             time.sleep(0.05)
-    return real(builder, clinic, job)
 
-jobs.render_job = held
+def held_render(builder, clinic, job):
+    hold(job)
+    return real_render(builder, clinic, job)
+
+def held_compose(builder, clinic, job, base):
+    hold(job)
+    return real_compose(builder, clinic, job, base)
+
+jobs.render_job, jobs.compose_job = held_render, held_compose
 logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 app = create_app(None, workers=1, in_process=True)
 try:
