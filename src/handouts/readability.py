@@ -49,11 +49,12 @@ def syllables(word: str) -> int:
     return _rule_syllables(word)
 
 
-def sentences(texts: Iterable[str]) -> list[str]:
-    """Split text into sentences; each list item or heading counts as its own sentence."""
+def sentences(texts: Iterable[str], end: re.Pattern = SENTENCE_END) -> list[str]:
+    """Split text into sentences; each list item or heading counts as its own sentence.
+    `end` is where a sentence ends (readability_es passes the Spanish one: ¿ ¡ Á …)."""
     found = []
     for text in texts:
-        found.extend(part.strip() for part in SENTENCE_END.split(text.strip()) if part.strip())
+        found.extend(part.strip() for part in end.split(text.strip()) if part.strip())
     return found
 
 

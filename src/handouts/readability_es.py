@@ -27,6 +27,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .readability import sentences as split_sentences
+
 WORD = re.compile(r"[A-Za-zÁÉÍÓÚÜÑáéíóúüñ]+|\d+(?:[.,]\d+)?")
 SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)»]*\s+(?=[A-ZÁÉÍÓÚÑ0-9¿¡\"“(«])")
 LONG_SENTENCE = 25  # words
@@ -59,11 +61,8 @@ def syllables(word: str) -> int:
 
 
 def sentences(texts: Iterable[str]) -> list[str]:
-    """Split text into sentences; each list item or heading is its own sentence."""
-    found = []
-    for text in texts:
-        found.extend(part.strip() for part in SENTENCE_END.split(text.strip()) if part.strip())
-    return found
+    """Split text into sentences as readability.sentences does, at Spanish sentence ends."""
+    return split_sentences(texts, SENTENCE_END)
 
 
 @dataclass
