@@ -84,9 +84,9 @@ def test_html_is_the_default_answer_and_links_resolve(client):
     pdf = client.get("/pdf/calendar-lorlatinib-a4-es.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     # And a language with no edition falls back to English, saying so.
-    other = ask(client, dn="lorlatinib", lang="fr")
-    if other.status_code == 200:
-        assert other.get_json()["feed"]["language"] == "en"
+    other = check_feed(ask(client, dn="lorlatinib", lang="fr"), "lorlatinib")
+    assert other["language"] == "en" and other["requestedLanguage"] == "fr"
+    assert "English" in other["note"]
 
 
 @pytest.mark.parametrize("params", [
