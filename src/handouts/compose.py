@@ -67,16 +67,17 @@ def compose(builder: Builder, parts: list[Part], options: Options, base: bytes
         if cover.pages != 1:
             raise ValueError(f"a cover must be one page, not {cover.pages}")
         patches = []
-        for number, part in enumerate(parts):
-            if not (part.kind.dated and options.schedule.start):
-                continue
-            stop = starts[number + 1] if number + 1 < len(parts) else pages + 1
-            segment = Cover(pages=pages, segment=(number, number + 1),
-                            first_page=starts[number])
+        for first, stop in _dated_runs(parts) if options.schedule.start else []:
+            # Side by side (a calendar, then a diary), dated parts are one render: a
+            # WeasyPrint document's fixed cost is about a third of a 4-page calendar's.
+            segment = Cover(pages=pages, segment=(first, stop), first_page=starts[first])
             dated = builder.render(parts, options, segment)[1]
-            if dated.pages != stop - starts[number]:
+            end = starts[stop] if stop < len(parts) else pages + 1
+            if (dated.pages != end - starts[first] or _layout(dated.data, parts[first:stop],
+                                                              first)[1]
+                    != tuple(start - starts[first] + 1 for start in starts[first:stop])):
                 raise ValueError("a dated part takes other pages than its undated self")
-            patches.append((dated.data, starts[number] - 1))
+            patches.append((dated.data, starts[first] - 1))
         patches.append((cover.data, 0))
         return title, replace_pages(base, patches, cover=True), pages
     except ValueError:
@@ -86,15 +87,29 @@ def compose(builder: Builder, parts: list[Part], options: Options, base: bytes
         return title, whole.data, whole.pages
 
 
-def _layout(base: bytes, parts: list[Part]) -> tuple[int, tuple[int, ...]]:
-    """The base's page count and each part's first page (from its named destinations:
-    each part's <article> is anchored `part-N-slug`)."""
+def _dated_runs(parts: list[Part]) -> list[tuple[int, int]]:
+    """(first, stop) of each run of side-by-side dated parts."""
+    runs: list[tuple[int, int]] = []
+    for number, part in enumerate(parts):
+        if part.kind.dated:
+            if runs and runs[-1][1] == number:
+                runs[-1] = (runs[-1][0], number + 1)
+            else:
+                runs.append((number, number + 1))
+    return runs
+
+
+def _layout(pdf_data: bytes, parts: list[Part], skip: int = 0
+            ) -> tuple[int, tuple[int, ...]]:
+    """A PDF's page count and each part's first page in it, from their named
+    destinations (each part's <article> is anchored `part-N-slug`, N counting from 1 in
+    the whole PDF: `skip` parts come before these)."""
     import pikepdf
 
-    with pikepdf.open(io.BytesIO(base)) as pdf:
+    with pikepdf.open(io.BytesIO(pdf_data)) as pdf:
         numbers = {page.objgen: n for n, page in enumerate(pdf.pages, 1)}
         names = pdf.Root.get(pikepdf.Name.Names, {}).get(pikepdf.Name.Dests)
         dests = {str(k): v for k, v in pikepdf.NameTree(names).items()} if names else {}
         starts = tuple(numbers[dests[f"part-{n}-{part.slug}"][0].objgen]
-                       for n, part in enumerate(parts, 1))
+                       for n, part in enumerate(parts, skip + 1))
         return len(pdf.pages), starts
