@@ -46,9 +46,9 @@ def pdfs(builder, options, tmp_path_factory) -> dict[str, Path]:
         _, composed, pages = compose(builder, parts, options, base)
     finally:
         del builder.render
-    # The dated calendar and diary and the cover; not the whole packet again.
-    assert [(c.segment, c.alone) for c in renders] == [(None, True), ((2, 3), False),
-                                                       ((3, 4), False)]
+    # The cover, then the dated calendar and diary in one render (they are side by
+    # side); not the whole packet again.
+    assert [(c.segment, c.alone) for c in renders] == [(None, True), ((2, 4), False)]
     _, whole = builder.render(parts, options, Cover())
     assert pages == whole.pages
     (out / "base.pdf").write_bytes(base)
@@ -178,6 +178,44 @@ def test_patients_on_one_drug_share_a_render_whatever_their_start_dates(tmp_path
     dated, undated = pdf_text(out / "packet-ana-diaz.pdf"), pdf_text(out / "packet-bo-chen.pdf")
     assert "The calendar starts on December 7, 2026" in dated and "Ana Diaz" in dated
     assert "December 7" not in undated and "Bo Chen" in undated
+
+
+def test_clinic_days_in_their_own_folders_share_one_cache(tmp_path):
+    """--cache: a later day's packs reuse the shared renders of earlier days, even for a
+    drug only one patient needs that day; renders unused for CACHE_DAYS go, others stay."""
+    import os
+    import time
+
+    from handouts.pack import CACHE_DAYS
+
+    (tmp_path / "day1.csv").write_text("name,drug\nAna Diaz,alectinib\nBo Chen,alectinib\n")
+    (tmp_path / "day2.csv").write_text("name,drug,start\nCy Obi,alectinib,2026-12-14\n")
+    for day in ("day1", "day2"):
+        (tmp_path / f"{day}.yaml").write_text("packet: [drug-sheet, calendar]\n"
+                                              f"patients: {day}.csv\n")
+    cache = tmp_path / "cache"
+    builder = Builder()
+    run_pack(load_pack(tmp_path / "day1.yaml", builder), tmp_path / "d1", workers=1,
+             cache_dir=cache)
+    [shared] = cache.glob("*.pdf")
+    assert not (tmp_path / "d1" / CACHE).exists()
+    made = shared.read_bytes()
+    week_ago = time.time() - 7 * 86400
+    os.utime(shared, (week_ago, week_ago))
+    old, recent = cache / f"{'a' * 64}.pdf", cache / f"{'b' * 64}.pdf"
+    for path, days in ((old, CACHE_DAYS + 1), (recent, CACHE_DAYS - 1)):
+        path.write_bytes(made)
+        then = time.time() - days * 86400
+        os.utime(path, (then, then))
+
+    result = run_pack(load_pack(tmp_path / "day2.yaml", builder), tmp_path / "d2",
+                      workers=1, cache_dir=cache)
+    assert result.built == 1
+    # Day 2 composed its one packet from day 1's render (used now, so kept the longest).
+    assert shared.read_bytes() == made and shared.stat().st_mtime > time.time() - 600
+    text = pdf_text(tmp_path / "d2" / "packet-cy-obi.pdf")
+    assert "Cy Obi" in text and "The calendar starts on December 14, 2026" in text
+    assert "Ana Diaz" not in text and not old.exists() and recent.exists()
 
 
 def test_a_content_change_invalidates_exactly_the_shared_renders_that_use_it(

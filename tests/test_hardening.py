@@ -76,6 +76,18 @@ def test_an_output_folder_that_cannot_be_made_is_one_line(tmp_path, args, expect
     assert files_under(tmp_path) == before and blocker.read_text() == "not a folder"
 
 
+def test_a_cache_folder_that_cannot_be_made_is_one_line(tmp_path):
+    blocker = _blocker(tmp_path)
+    (tmp_path / "patients.csv").write_text("name,drug\nAna Diaz,alectinib\n")
+    pack = tmp_path / "pack.yaml"
+    pack.write_text("packet: [drug-sheet]\npatients: patients.csv\n")
+    before = files_under(tmp_path)
+    line = one_line_error(run("pack", str(pack), "--out", str(tmp_path / "out"),
+                              "--cache", str(blocker / "cache")))
+    assert "cannot write to folder" in line and str(blocker) in line
+    assert files_under(tmp_path) == before
+
+
 @pytest.mark.parametrize("args, expected", [
     (["pack", "pack.yaml"], (1, "cannot write to folder output")),
     (["site"], (1, "cannot write to folder output/site")),

@@ -369,10 +369,14 @@ def check_command(strict: bool, max_age_days: int, fmt: str, content_dir: Path |
 @click.option("--merge", is_flag=True,
               help="Also write pack.pdf: every handout in one file, a bookmark for each "
                    "(for a print shop).")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the shared renders of patient packets (default: OUT/.cache). "
+                   "Give each clinic day its own --out and one --cache: later days render "
+                   "only what is personal.")
 @_dirs
 def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, force: bool,
-                 shard: str | None, merge: bool, content_dir: Path | None,
-                 templates_dir: Path | None) -> None:
+                 shard: str | None, merge: bool, cache_dir: Path | None,
+                 content_dir: Path | None, templates_dir: Path | None) -> None:
     """Build a clinic pack: every job in a pack file, in parallel, with a manifest.
 
     Re-runs skip jobs whose inputs and output file are unchanged. One bad job never stops
@@ -383,6 +387,7 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
       handouts pack packs/clinic.yaml                   -> output/clinic/
       handouts pack packs/clinic.yaml --workers 2 --out /srv/handouts
       handouts pack packs/clinic.yaml --shard 2/4       # e.g. one Slurm array task
+      handouts pack packs/clinic-day.yaml --out output/2026-12-01 --cache output/.cache
     """
     import time
 
@@ -414,10 +419,10 @@ def pack_command(pack_file: Path, out_dir: Path | None, workers: int | None, for
                 bar.update(1, entry)
 
             result = run_pack(pack, target, workers, force, content_dir, templates_dir,
-                              progress=progress, builder=builder)
+                              progress=progress, builder=builder, cache_dir=cache_dir)
     else:
         result = run_pack(pack, target, workers, force, content_dir, templates_dir,
-                          builder=builder)
+                          builder=builder, cache_dir=cache_dir)
     if merge:
         merged = merge_pdfs(result, target)
         click.echo(f"wrote {merged}" if merged else "no pack.pdf: no handout was built")

@@ -10,6 +10,7 @@ Bookkeeping is an append-only journal (see manifest.py).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -359,15 +360,16 @@ def _watch_parent(parent: int, every: float = 0.5) -> None:
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
-def _run_job(job: Job, out_dir: Path, entry: dict, shared: bool = False) -> dict:
-    """Build one job. A patient packet has a cover page; when its pages 2..N are `shared`
-    with other packets it is composed from their one render, else rendered whole (the
-    same PDF: composing it would only add the cover's render and the join)."""
+def _run_job(job: Job, out_dir: Path, entry: dict, cache: Path | None = None) -> dict:
+    """Build one job. A patient packet has a cover page; when its pages 2..N are shared
+    with other packets (`cache` is then the folder of shared renders) it is composed from
+    their one render, else rendered whole (the same PDF: composing it would only add the
+    cover's render and the join)."""
     assert _BUILDER is not None
     try:
         parts = _BUILDER.plan(list(job.kinds), job.drug, job.lang)
-        if job.personal and shared:
-            title, data, pages = _composed(parts, job, out_dir, entry)
+        if job.personal and cache is not None:
+            title, data, pages = _composed(parts, job, cache, entry)
         else:
             title, rendered = _BUILDER.render(parts, job.options(),
                                               Cover() if job.personal else None)
@@ -379,7 +381,8 @@ def _run_job(job: Job, out_dir: Path, entry: dict, shared: bool = False) -> dict
         return entry | {"status": "failed", "error": str(exc)}
 
 
-CACHE = ".cache"  # shared renders of patient packets, beside the manifest
+CACHE = ".cache"  # shared renders of patient packets: OUT/.cache unless --cache says
+CACHE_DAYS = 30  # a shared render no pack has used for this long is removed
 
 
 def base_key(inputs: dict) -> str:
@@ -391,14 +394,13 @@ def base_key(inputs: dict) -> str:
     return _sha256(json.dumps(shared, sort_keys=True, default=str).encode())
 
 
-def _composed(parts: list, job: Job, out_dir: Path, entry: dict) -> tuple[str, bytes, int]:
+def _composed(parts: list, job: Job, folder: Path, entry: dict) -> tuple[str, bytes, int]:
     """A patient packet from its shared render (rendered by the first job that needs it,
     the others waiting on its lock) with the patient's own cover: see compose.py."""
     from .compose import compose, render_base
 
     assert _BUILDER is not None
-    cache = out_dir / CACHE / f"{base_key(entry['inputs'])}.pdf"
-    cache.parent.mkdir(exist_ok=True)
+    cache = folder / f"{base_key(entry['inputs'])}.pdf"
     with open(cache.with_suffix(".lock"), "w") as lock:
         _lock(lock, True)
         try:
@@ -407,6 +409,9 @@ def _composed(parts: list, job: Job, out_dir: Path, entry: dict) -> tuple[str, b
             if not (base.startswith(b"%PDF-") and b"%%EOF" in base[-32:]):
                 base = render_base(_BUILDER, parts, job.options())
                 write_atomic(cache, base)
+            else:
+                with contextlib.suppress(OSError):  # another user's file in a shared folder
+                    os.utime(cache)  # last used now: see _prune_cache
         finally:
             _lock(lock, False)
     return compose(_BUILDER, parts, job.options(), base)
@@ -422,13 +427,19 @@ def _lock(file, hold: bool) -> None:
     fcntl.flock(file, fcntl.LOCK_EX if hold else fcntl.LOCK_UN)
 
 
-def _prune_cache(out_dir: Path, keep: set[str]) -> None:
-    """Shared renders no job of this pack uses any more (their content or options
-    changed) go, with their lock files."""
-    folder = out_dir / CACHE
+def _prune_cache(folder: Path, keep: set[str], days: float = 0) -> None:
+    """Remove shared renders (and their lock files) that no job of this run uses and no
+    pack has used for `days` (0: every one not kept). Unused is not stale: a clinic's
+    next day, or another pack sharing the folder, may need the drug nobody needed today;
+    a render whose content changed is never used again and goes after `days`."""
+    cutoff = time.time() - days * 86400
     for path in [*folder.glob("*.pdf"), *folder.glob("*.lock")] if folder.is_dir() else []:
         if path.stem not in keep and re.fullmatch(r"[0-9a-f]{64}", path.stem):
-            path.unlink(missing_ok=True)
+            try:
+                if days == 0 or path.stat().st_mtime < cutoff:
+                    path.unlink(missing_ok=True)
+            except OSError:  # gone already (another pack pruning the same folder)
+                pass
 
 
 @dataclass
@@ -458,18 +469,24 @@ def _stop_on_sigterm() -> object:
 
 def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool = False,
              content_dir: Path | None = None, templates_dir: Path | None = None,
-             progress=None, builder: Builder | None = None) -> PackResult:
+             progress=None, builder: Builder | None = None,
+             cache_dir: Path | None = None) -> PackResult:
     """Build every job; one failure never stops the others.
 
     The parent plans every job first (inputs, unchanged or not); workers start only if
     something is left to build. Each finished job is one journal line; manifest.json/.csv
     are written at the end, or on Ctrl-C/SIGTERM/a dead worker, and a run killed outright
-    leaves its journal for the next run to resume from.
+    leaves its journal for the next run to resume from. Shared renders of patient packets
+    live in `cache_dir` (default OUT/.cache); packs that share one, such as a clinic's
+    days each in its own folder, render them once between them.
     """
+    cache = cache_dir or out_dir / CACHE
+    if any(job.personal for job in pack.jobs):
+        make_folder(cache)  # one clear error before anything is written, not one a packet
     make_folder(out_dir)
     remove_stale_parts(out_dir)  # from a run that was killed outright
     if force:  # rebuild everything: the shared renders too (a new WeasyPrint, say)
-        _prune_cache(out_dir, set())
+        _prune_cache(cache, set())
     previous = read_manifest(out_dir)
     planner = Planner(builder or Builder(content_dir, templates_dir))
     result = PackResult()
@@ -494,8 +511,8 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
             else:
                 finish(entry)
         if todo:
-            _build(_spread(todo), _shared(todo, out_dir), out_dir, workers, content_dir,
-                   templates_dir, finish)
+            _build(_spread(todo), _shared(todo, cache), cache, out_dir, workers,
+                   content_dir, templates_dir, finish)
     except KeyboardInterrupt:
         _close(journal, out_dir, previous | done)
         raise Interrupted(f"interrupted after {len(done)} of {len(pack.jobs)} jobs; "
@@ -516,7 +533,8 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
         result.failed += 1
     journal.close()
     write_manifest(out_dir, result.entries)
-    _prune_cache(out_dir, {base_key(e["inputs"]) for e in result.entries if "inputs" in e})
+    _prune_cache(cache, {base_key(e["inputs"]) for e in result.entries if "inputs" in e},
+                 CACHE_DAYS)
     return result
 
 
@@ -531,19 +549,19 @@ def _spread(todo: list[tuple[Job, dict]]) -> list[tuple[Job, dict]]:
     return first + later
 
 
-def _shared(todo: list[tuple[Job, dict]], out_dir: Path) -> set[str]:
+def _shared(todo: list[tuple[Job, dict]], cache: Path) -> set[str]:
     """The keys of shared renders worth using: needed by two jobs or more, or already
-    made (by an earlier run)."""
+    made (by an earlier run, or another pack sharing the folder)."""
     counts: dict[str, int] = {}
     for job, entry in todo:
         if job.personal:
             key = base_key(entry["inputs"])
             counts[key] = counts.get(key, 0) + 1
     return {key for key, count in counts.items()
-            if count > 1 or (out_dir / CACHE / f"{key}.pdf").is_file()}
+            if count > 1 or (cache / f"{key}.pdf").is_file()}
 
 
-def _build(todo: list[tuple[Job, dict]], shared: set[str], out_dir: Path,
+def _build(todo: list[tuple[Job, dict]], shared: set[str], cache: Path, out_dir: Path,
            workers: int | None, content_dir: Path | None, templates_dir: Path | None,
            finish) -> None:
     """Build the planned jobs in a pool; call finish(entry) as each one ends."""
@@ -553,7 +571,8 @@ def _build(todo: list[tuple[Job, dict]], shared: set[str], out_dir: Path,
     futures, recorded = [], set()
     try:
         futures = [pool.submit(_run_job, job, out_dir, entry,
-                               job.personal and base_key(entry["inputs"]) in shared)
+                               cache if job.personal and base_key(entry["inputs"]) in shared
+                               else None)
                    for job, entry in todo]
         for future in as_completed(futures):
             recorded.add(future)
