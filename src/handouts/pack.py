@@ -11,6 +11,7 @@ Bookkeeping is an append-only journal (see manifest.py).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -390,8 +391,21 @@ def base_key(inputs: dict) -> str:
     no personal data (content hashes, templates, clinic, kinds, drug, paper, profile,
     weeks), but not the start date: the shared render is undated, and a dated packet
     renders its calendar and diary itself (see compose.py)."""
-    shared = inputs | {"options": inputs["options"] | {"start": None}}
+    shared = inputs | {"options": inputs["options"] | {"start": None},
+                       "weasyprint": _weasyprint_version()}
     return _sha256(json.dumps(shared, sort_keys=True, default=str).encode())
+
+
+@functools.cache
+def _weasyprint_version() -> str:
+    """Part of a shared render's key: a cache kept for weeks may outlive an upgrade.
+    Read from the package metadata, so deciding what to build never imports WeasyPrint."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("weasyprint")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _composed(parts: list, job: Job, folder: Path, entry: dict) -> tuple[str, bytes, int]:
