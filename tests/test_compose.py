@@ -300,7 +300,7 @@ def test_a_spanish_packet_is_numbered_in_spanish(builder, tmp_path):
 def test_a_drug_file_edit_invalidates_only_the_parts_that_show_it(content_copy):
     def keys() -> dict[tuple[str, str], str]:
         builder = Builder(content_copy)
-        return {(drug, part.slug): part_key(builder, part, number, Options(), "")
+        return {(drug, part.slug): part_key(builder, part, Cover(part=number), Options(), "")
                 for drug in ("alectinib", "lorlatinib", "brigatinib")
                 for number, part in enumerate(builder.plan(PACKET, drug), 1)}
 
@@ -314,3 +314,21 @@ def test_a_drug_file_edit_invalidates_only_the_parts_that_show_it(content_copy):
     # Lorlatinib's own parts, and the FAQ, which lists every approved drug from its file.
     assert {slug for drug, slug in before if before[drug, slug] != after[drug, slug]} == {
         "drug-sheet-lorlatinib", "calendar-lorlatinib", "diary-lorlatinib", "faq"}
+
+
+def test_a_packet_that_starts_landscape_lays_its_portrait_parts_out_as_one_render(
+        builder, tmp_path):
+    """After a calendar first, a drug sheet is on the named page "tall", where WeasyPrint
+    keeps a heading's top margin after a page break: its part is rendered so too."""
+    import pdfplumber
+
+    parts = builder.plan(["calendar", "drug-sheet"], "alectinib")
+    (tmp_path / "joined.pdf").write_bytes(render_base(builder, parts, Options()))
+    (tmp_path / "whole.pdf").write_bytes(builder.render(parts, Options(), Cover())[1].data)
+
+    def words(path: Path) -> list:
+        with pdfplumber.open(path) as pdf:
+            return [[(w["text"], round(w["x0"], 1), round(w["top"], 1))
+                     for w in page.extract_words()] for page in pdf.pages]
+
+    assert words(tmp_path / "joined.pdf") == words(tmp_path / "whole.pdf")

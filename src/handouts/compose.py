@@ -68,15 +68,16 @@ def render_base(builder: Builder, parts: list[Part], options: Options,
     return builder.render(parts, options, Cover())[1].data
 
 
-def part_key(builder: Builder, part: Part, number: int, options: Options, salt: str) -> str:
-    """The cache key of a part rendered alone as the number-th part of a packet: its
+def part_key(builder: Builder, part: Part, cover: Cover, options: Options, salt: str
+             ) -> str:
+    """The cache key of a part rendered alone as `cover` (a Cover with `part`) says: its
     content files' hashes, the options it shows (a calendar's weeks, but no start date:
     it is undated) and the caller's salt; not the packet's other parts or length."""
     from .context import content_files
 
     library = builder.library_for(options.lang)
-    inputs = [salt, number, part.slug, options.paper.name, options.profile.name,
-              options.lang, options.schedule.weeks if part.kind.dated else None,
+    inputs = [salt, cover.part, cover.tall, part.slug, options.paper.name,
+              options.profile.name, options.lang, options.schedule.weeks if part.kind.dated else None,
               asdict(options.clinic) if options.clinic else None,
               {f.origin.shown: f.origin.sha256 for f in content_files([part], library)}]
     return _sha256(inputs)
@@ -91,10 +92,12 @@ def _joined(builder: Builder, parts: list[Part], options: Options, cache: PartCa
     from .join import assemble
     from .stamp import page_names, render_sheet, sheet_key
 
-    wanted = {part_key(builder, part, number, options, salt):
-              (lambda part=part, number=number:
-               builder.render([part], options, Cover(part=number))[1].data)
-              for number, part in enumerate(parts, 1)}
+    # After a landscape first part, the portrait parts are on the named page "tall".
+    covers = [Cover(part=number, tall=parts[0].kind.dated and not part.kind.dated)
+              for number, part in enumerate(parts, 1)]
+    wanted = {part_key(builder, part, cover, options, salt):
+              (lambda part=part, cover=cover: builder.render([part], options, cover)[1].data)
+              for part, cover in zip(parts, covers, strict=True)}
     found = cache.fetch(wanted)
     renders = [found[key] for key in wanted]
     names: list[str] = []

@@ -67,7 +67,10 @@ class Cover:
     that differ in other parts and prints the numbers afterwards (stamp.py). The first part
     begins with a page of its own (its masthead, blank fields and the contents heading,
     laid out as on the cover), which the packet's cover replaces; it is there for the
-    outline and the running headers and footers that the masthead sets."""
+    outline and the running headers and footers that the masthead sets. With `tall`, the
+    part is on the named page "tall", as a portrait part is in a packet that starts with
+    a calendar or diary (handout.css): WeasyPrint breaks pages a little differently on a
+    named page (it keeps a heading's top margin after a break), so the part must too."""
 
     alone: bool = False
     pages: int | None = None
@@ -75,6 +78,7 @@ class Cover:
     segment: tuple[int, int] | None = None
     first_page: int = 1
     part: int | None = None
+    tall: bool = False
 
 
 @dataclass(frozen=True)
