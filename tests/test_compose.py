@@ -332,3 +332,32 @@ def test_a_packet_that_starts_landscape_lays_its_portrait_parts_out_as_one_rende
                      for w in page.extract_words()] for page in pdf.pages]
 
     assert words(tmp_path / "joined.pdf") == words(tmp_path / "whole.pdf")
+
+
+def test_a_run_that_renders_again_drops_the_parts_it_no_longer_reads(tmp_path, content_copy):
+    (tmp_path / "patients.csv").write_text(
+        "name,drug\nAna,alectinib\nBo,alectinib\nCy,lorlatinib\nDi,lorlatinib\n")
+    (tmp_path / "pack.yaml").write_text("packet: [drug-sheet, questions]\n"
+                                        "patients: patients.csv\n")
+    out = tmp_path / "out"
+
+    def run() -> dict[str, str]:
+        """{part file: the first words of its first page} after a run."""
+        builder = Builder(content_copy)
+        run_pack(load_pack(tmp_path / "pack.yaml", builder), out, workers=1,
+                 content_dir=content_copy)
+        return {path.name: page_texts(path)[0][:100]
+                for path in (out / CACHE / PARTS).glob("*.pdf")}
+
+    first = run()
+    drug_file = content_copy / "drugs" / "lorlatinib.yaml"
+    drug_file.write_text(drug_file.read_text() + "\n# edited\n")
+    second = run()
+    # Lorlatinib's shared render was made again, from the questions part kept from the
+    # first run and a new drug sheet; the old one, and the parts no render read, are gone.
+    [questions] = [name for name, text in first.items() if "Questions" in text]
+    assert questions in second
+    old_sheets = {name for name, text in first.items() if "Lorlatinib" in text}
+    new_sheets = {name for name, text in second.items() if "Lorlatinib" in text}
+    assert len(old_sheets) == len(new_sheets) == 1 and not old_sheets & new_sheets
+    assert not any("Alectinib" in text for text in second.values())

@@ -425,6 +425,16 @@ def _composed(parts: list, job: Job, out_dir: Path, entry: dict) -> tuple[str, b
     return compose(_BUILDER, parts, job.options(), base)
 
 
+def _prune_parts(out_dir: Path, started: float) -> None:
+    """After a run that made a shared render, the parts no render of this run read go:
+    they belong to old content or templates (or to shared renders that are still kept,
+    which need their parts again only if their inputs change, and then mostly new ones)."""
+    folder = out_dir / CACHE
+    renders = folder.glob("*.pdf") if folder.is_dir() else []
+    if any(path.stat().st_mtime >= started for path in renders):
+        FolderCache(folder / PARTS).prune(started)
+
+
 def _lock(file, hold: bool) -> None:
     """An advisory lock where the system has one (POSIX); elsewhere two workers may now
     and then render the same shared render, which costs time, not correctness."""
@@ -479,6 +489,7 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
     are written at the end, or on Ctrl-C/SIGTERM/a dead worker, and a run killed outright
     leaves its journal for the next run to resume from.
     """
+    started = time.time()
     make_folder(out_dir)
     remove_stale_parts(out_dir)  # from a run that was killed outright
     if force:  # rebuild everything: the shared renders too (a new WeasyPrint, say)
@@ -531,6 +542,7 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
     journal.close()
     write_manifest(out_dir, result.entries)
     _prune_cache(out_dir, {base_key(e["inputs"]) for e in result.entries if "inputs" in e})
+    _prune_parts(out_dir, started)
     return result
 
 

@@ -12,6 +12,7 @@ personal fields or a start date, and the keys are hashes of non-personal inputs.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -60,17 +61,31 @@ class FolderCache:
 
     def clear(self) -> None:
         """Forget every part (pack --force: a new WeasyPrint, say, draws them anew)."""
+        self.prune(float("inf"))
+
+    def prune(self, since: float) -> None:
+        """Forget the parts neither made nor read since `since` (a time.time()): a pack
+        calls it after a run that made shared renders, which read every part they use,
+        so the parts of old content and templates do not pile up."""
         for path in self.folder.glob("*.pdf") if self.folder.is_dir() else []:
-            path.unlink(missing_ok=True)
+            try:
+                if path.stat().st_mtime < since:
+                    path.unlink()
+                    path.with_suffix(".lock").unlink(missing_ok=True)
+            except OSError:
+                continue
 
     def _read(self, key: str) -> bytes:
         path = self.folder / f"{key}.pdf"
         try:
             data = path.read_bytes()
+            if data.startswith(b"%PDF-") and b"%%EOF" in data[-32:]:
+                os.utime(path)  # used: see prune
+                return data
         except OSError:
-            return b""
+            pass
         # Written whole, so anything else was not written by us: made again.
-        return data if data.startswith(b"%PDF-") and b"%%EOF" in data[-32:] else b""
+        return b""
 
     def _make(self, key: str, make: Callable[[], bytes], found: dict, wait: bool) -> bool:
         """Read or make one part under its lock; False when the lock is taken and not
