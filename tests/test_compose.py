@@ -258,8 +258,8 @@ def test_a_shared_render_joined_from_parts_is_one_render_of_the_packet(
     assert footers(pdfs["base"]) == footers(tmp_path / "whole.pdf")
     with pikepdf.open(pdfs["base"]) as a, pikepdf.open(tmp_path / "whole.pdf") as b:
         assert links(a) == links(b) and outline(a) == outline(b)
-        assert {str(k) for k in pikepdf.NameTree(a.Root.Names.Dests).keys()} == {
-            str(k) for k in pikepdf.NameTree(b.Root.Names.Dests).keys()}
+        assert {str(k) for k in pikepdf.NameTree(a.Root.Names.Dests)} == {
+            str(k) for k in pikepdf.NameTree(b.Root.Names.Dests)}
         # A stamp is page furniture: drawn inside a pagination artifact, not tagged.
         content = a.pages[1].obj.Contents
         drawn = b"".join(c.read_bytes() for c in content) if isinstance(

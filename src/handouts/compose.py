@@ -76,8 +76,9 @@ def part_key(builder: Builder, part: Part, cover: Cover, options: Options, salt:
     from .context import content_files
 
     library = builder.library_for(options.lang)
+    weeks = options.schedule.weeks if part.kind.dated else None
     inputs = [salt, cover.part, cover.tall, part.slug, options.paper.name,
-              options.profile.name, options.lang, options.schedule.weeks if part.kind.dated else None,
+              options.profile.name, options.lang, weeks,
               asdict(options.clinic) if options.clinic else None,
               {f.origin.shown: f.origin.sha256 for f in content_files([part], library)}]
     return _sha256(inputs)

@@ -111,7 +111,7 @@ def _joined(sources: list[pikepdf.Pdf], titles: list[str] | None, prefixed: bool
     out.Root.StructTreeRoot = root
     # A name tree's keys are sorted (readers look names up by bisection): "p10-" sorts
     # before "p2-", and the first part's "contents-heading" after the parts' "part-…".
-    pairs = sorted(zip(dests[::2], dests[1::2]), key=lambda pair: bytes(pair[0]))
+    pairs = sorted(zip(dests[::2], dests[1::2], strict=True), key=lambda pair: bytes(pair[0]))
     out.Root.Names = Dictionary(Dests=Dictionary(Names=Array(
         [item for pair in pairs for item in pair])))
     with out.open_outline() as tree_outline:
