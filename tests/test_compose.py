@@ -361,3 +361,16 @@ def test_a_run_that_renders_again_drops_the_parts_it_no_longer_reads(tmp_path, c
     new_sheets = {name for name, text in second.items() if "Lorlatinib" in text}
     assert len(old_sheets) == len(new_sheets) == 1 and not old_sheets & new_sheets
     assert not any("Alectinib" in text for text in second.values())
+
+
+def test_a_stamp_sheet_that_does_not_fit_leaves_the_packet_rendered_whole(
+        builder, monkeypatch, tmp_path):
+    import handouts.stamp
+
+    real = handouts.stamp.render_sheet
+    monkeypatch.setattr(handouts.stamp, "render_sheet",
+                        lambda builder, options, pages: real(builder, options, pages[1:]))
+    parts = builder.plan(["drug-sheet", "questions"], "crizotinib")
+    (tmp_path / "base.pdf").write_bytes(render_base(builder, parts, Options()))
+    (tmp_path / "whole.pdf").write_bytes(builder.render(parts, Options(), Cover())[1].data)
+    assert page_texts(tmp_path / "base.pdf") == page_texts(tmp_path / "whole.pdf")

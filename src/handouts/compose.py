@@ -62,7 +62,12 @@ def render_base(builder: Builder, parts: list[Part], options: Options,
     assert composable(options)
     options = base_options(options)
     if len(parts) > 1:
-        joined = _joined(builder, parts, options, cache or MemoryCache(), salt)
+        try:
+            joined = _joined(builder, parts, options, cache or MemoryCache(), salt)
+        except ValueError:
+            # A stamp sheet that does not match the parts' pages, or an element reaching
+            # across the cover's edge (join.replace_pages): the same PDF, rendered whole.
+            joined = None
         if joined is not None:
             return joined
     return builder.render(parts, options, Cover())[1].data
