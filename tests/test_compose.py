@@ -17,10 +17,11 @@ from pikepdf import Name, NumberTree
 
 from conftest import page_texts, pdf_text, write_clinic
 from handouts.build import Builder
-from handouts.compose import compose, render_base
+from handouts.compose import base_options, compose, part_key, render_base
 from handouts.context import Cover
 from handouts.options import Options, Personal, Schedule, load_clinic
-from handouts.pack import CACHE, Planner, base_key, load_pack, run_pack
+from handouts.pack import CACHE, PARTS, Planner, base_key, load_pack, run_pack
+from handouts.partcache import MemoryCache
 
 PACKET = ["faq", "drug-sheet", "calendar", "diary", "questions"]
 
@@ -151,8 +152,12 @@ def test_a_patient_pack_shares_renders_and_never_names_them(tmp_path):
     [shared] = (out / CACHE).glob("*.pdf")
     for path in [shared, *out.glob("*.pdf")]:
         assert "Prepared for:" in page_texts(path)[0]
+    # Its parts (drug sheet, questions, and a stamp sheet of page numbers) are kept too.
+    kept = list((out / CACHE / PARTS).glob("*.pdf"))
+    assert len(kept) == 3
     for name in ("Zebulon", "Yarrow", "Ana", "Diaz", "Bo Chen"):
-        assert name not in shared.name and name not in pdf_text(shared)
+        for path in [shared, *kept]:
+            assert name not in path.name and name not in pdf_text(path)
     assert "Prepared for: Zebulon Quartzfield" in pdf_text(out / "packet-zebulon-quartzfield.pdf")
     # --force renders the shared render again too, and one that is not a whole PDF is
     # rendered again rather than trusted.
@@ -263,3 +268,158 @@ def test_the_web_composes_a_personalised_download_from_its_shared_render(tmp_pat
         assert "Ana Diaz" in text and "The calendar starts on December 7, 2026" in text
     finally:
         app.extensions["handouts"].close()
+
+
+def footers(path: Path) -> list[tuple]:
+    """Every page's "Page X of Y" as drawn: text, place, font, size and colour."""
+    import pdfplumber
+
+    found = []
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages:
+            words = page.extract_words(extra_attrs=["fontname", "size", "non_stroking_color"])
+            tail = [w for w in words if w["top"] > page.height * 0.85 and w["size"] >= 10]
+            found.append([(w["text"], round(w["x0"], 2), round(w["top"], 2), w["fontname"],
+                           round(w["size"], 2), w["non_stroking_color"]) for w in tail])
+    return found
+
+
+def test_a_shared_render_joined_from_parts_is_one_render_of_the_packet(
+        builder, options, pdfs, tmp_path):
+    parts = builder.plan(PACKET, "brigatinib")
+    _, whole = builder.render(parts, base_options(options), Cover())
+    (tmp_path / "whole.pdf").write_bytes(whole.data)
+    joined, single = page_texts(pdfs["base"]), page_texts(tmp_path / "whole.pdf")
+    assert joined == single
+    assert all(f"Page {n} of {len(single)}" in text for n, text in enumerate(joined, 1))
+    # The stamped numbers look exactly like WeasyPrint's, on portrait and landscape pages.
+    assert footers(pdfs["base"]) == footers(tmp_path / "whole.pdf")
+    with pikepdf.open(pdfs["base"]) as a, pikepdf.open(tmp_path / "whole.pdf") as b:
+        assert links(a) == links(b) and outline(a) == outline(b)
+        assert {str(k) for k in pikepdf.NameTree(a.Root.Names.Dests)} == {
+            str(k) for k in pikepdf.NameTree(b.Root.Names.Dests)}
+        # A stamp is page furniture: drawn inside a pagination artifact, not tagged.
+        content = a.pages[1].obj.Contents
+        drawn = b"".join(c.read_bytes() for c in content) if isinstance(
+            content, pikepdf.Array) else content.read_bytes()
+        assert b"/Artifact <</Type /Pagination /Subtype /Footer>> BDC" in drawn
+
+
+def test_packets_of_two_drugs_share_their_faq_and_questions(builder):
+    counted = []
+    real = builder.render
+    builder.render = lambda parts, options, cover=None: counted.append(
+        (tuple(p.slug for p in parts), cover)) or real(parts, options, cover)
+    cache = MemoryCache()
+    try:
+        for drug in ("alectinib", "lorlatinib"):
+            render_base(builder, builder.plan(["faq", "drug-sheet", "questions"], drug),
+                        Options(), cache)
+    finally:
+        del builder.render
+    alone = [slugs[0] for slugs, cover in counted if cover and cover.part]
+    assert sorted(alone) == ["drug-sheet-alectinib", "drug-sheet-lorlatinib", "faq",
+                             "questions"]
+    # Each packet's own cover; the parts and two stamp sheets (the packets' lengths
+    # differ, or they would share one too) are kept.
+    assert len([c for _, c in counted if c and c.alone]) == 2
+    assert 5 <= len(cache.parts) <= 6
+
+
+def test_a_spanish_packet_is_numbered_in_spanish(builder, tmp_path):
+    options = Options(lang="es")
+    parts = builder.plan(["drug-sheet", "questions"], "alectinib", "es")
+    (tmp_path / "es.pdf").write_bytes(render_base(builder, parts, options))
+    texts = page_texts(tmp_path / "es.pdf")
+    assert all(f"Página {n} de {len(texts)}" in text for n, text in enumerate(texts, 1))
+    assert "Page " not in " ".join(texts)
+
+
+def test_a_drug_file_edit_invalidates_only_the_parts_that_show_it(content_copy):
+    def keys() -> dict[tuple[str, str], str]:
+        builder = Builder(content_copy)
+        return {(drug, part.slug): part_key(builder, part, Cover(part=number), Options(), "")
+                for drug in ("alectinib", "lorlatinib", "brigatinib")
+                for number, part in enumerate(builder.plan(PACKET, drug), 1)}
+
+    before = keys()
+    # One FAQ and one questions part for every drug's packet; the rest are the drug's own.
+    assert len({before[drug, "faq"] for drug in ("alectinib", "lorlatinib")}) == 1
+    assert len(set(before.values())) == 1 + 3 * 3 + 1
+    drug_file = content_copy / "drugs" / "lorlatinib.yaml"
+    drug_file.write_text(drug_file.read_text() + "\n# edited\n")
+    after = keys()
+    # Lorlatinib's own parts, and the FAQ, which lists every approved drug from its file.
+    assert {slug for drug, slug in before if before[drug, slug] != after[drug, slug]} == {
+        "drug-sheet-lorlatinib", "calendar-lorlatinib", "diary-lorlatinib", "faq"}
+
+
+def test_a_packet_that_starts_landscape_lays_its_portrait_parts_out_as_one_render(
+        builder, tmp_path):
+    """After a calendar first, a drug sheet is on the named page "tall", where WeasyPrint
+    keeps a heading's top margin after a page break: its part is rendered so too."""
+    import pdfplumber
+
+    parts = builder.plan(["calendar", "drug-sheet"], "alectinib")
+    (tmp_path / "joined.pdf").write_bytes(render_base(builder, parts, Options()))
+    (tmp_path / "whole.pdf").write_bytes(builder.render(parts, Options(), Cover())[1].data)
+
+    def words(path: Path) -> list:
+        with pdfplumber.open(path) as pdf:
+            return [[(w["text"], round(w["x0"], 1), round(w["top"], 1))
+                     for w in page.extract_words()] for page in pdf.pages]
+
+    assert words(tmp_path / "joined.pdf") == words(tmp_path / "whole.pdf")
+
+
+def test_an_edit_renders_only_its_own_parts_and_old_parts_go_after_cache_days(
+        tmp_path, content_copy):
+    import os
+    import time
+
+    from handouts.pack import CACHE_DAYS
+
+    (tmp_path / "patients.csv").write_text(
+        "name,drug\nAna,alectinib\nBo,alectinib\nCy,lorlatinib\nDi,lorlatinib\n")
+    (tmp_path / "pack.yaml").write_text("packet: [drug-sheet, questions]\n"
+                                        "patients: patients.csv\n")
+    out = tmp_path / "out"
+
+    def run() -> dict[str, str]:
+        """{part file: the first words of its first page} after a run."""
+        builder = Builder(content_copy)
+        run_pack(load_pack(tmp_path / "pack.yaml", builder), out, workers=1,
+                 content_dir=content_copy)
+        return {path.name: page_texts(path)[0][:100]
+                for path in (out / CACHE / PARTS).glob("*.pdf")}
+
+    first = run()
+    drug_file = content_copy / "drugs" / "lorlatinib.yaml"
+    drug_file.write_text(drug_file.read_text() + "\n# edited\n")
+    second = run()
+    # Lorlatinib's shared render was made again, from the questions part kept from the
+    # first run and a new drug sheet; the old sheet stays until no pack has used it for
+    # CACHE_DAYS (another pack sharing the folder may still be on the old content).
+    [questions] = [name for name, text in first.items() if "Questions" in text]
+    assert questions in second
+    [old_sheet] = [name for name, text in first.items() if "Lorlatinib" in text]
+    [new_sheet] = [name for name, text in second.items()
+                   if "Lorlatinib" in text and name != old_sheet]
+    assert old_sheet in second
+    then = time.time() - (CACHE_DAYS + 1) * 86400
+    os.utime(out / CACHE / PARTS / old_sheet, (then, then))
+    third = run()
+    assert old_sheet not in third and new_sheet in third and questions in third
+
+
+def test_a_stamp_sheet_that_does_not_fit_leaves_the_packet_rendered_whole(
+        builder, monkeypatch, tmp_path):
+    import handouts.stamp
+
+    real = handouts.stamp.render_sheet
+    monkeypatch.setattr(handouts.stamp, "render_sheet",
+                        lambda builder, options, pages: real(builder, options, pages[1:]))
+    parts = builder.plan(["drug-sheet", "questions"], "crizotinib")
+    (tmp_path / "base.pdf").write_bytes(render_base(builder, parts, Options()))
+    (tmp_path / "whole.pdf").write_bytes(builder.render(parts, Options(), Cover())[1].data)
+    assert page_texts(tmp_path / "base.pdf") == page_texts(tmp_path / "whole.pdf")

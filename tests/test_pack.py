@@ -109,7 +109,7 @@ def test_tricky_names_stay_inside_the_output_folder_and_collide_safely(tmp_path,
                                            "packet-patient-2.pdf"]
     out = tmp_path / "out"
     run_pack(pack, out, workers=2)
-    handouts = [p for p in tmp_path.rglob("*.pdf") if p.parent.name != ".cache"]
+    handouts = [p for p in tmp_path.rglob("*.pdf") if ".cache" not in p.parts]
     assert sorted(p.name for p in handouts) == sorted(j.name for j in pack.jobs)
     assert all(p.parent == out for p in handouts)
     # The three share one render (same packet, drug and options), named by a hash.

@@ -24,12 +24,15 @@ not composable (see `composable`): render it whole.
 
 from __future__ import annotations
 
+import hashlib
 import io
-from dataclasses import replace
+import json
+from dataclasses import asdict, replace
 
 from .build import Builder
 from .context import Cover, Part
 from .options import Options, Personal
+from .partcache import MemoryCache, PartCache
 
 
 def composable(options: Options) -> bool:
@@ -44,11 +47,83 @@ def base_options(options: Options) -> Options:
                    schedule=replace(options.schedule, start=None))
 
 
-def render_base(builder: Builder, parts: list[Part], options: Options) -> bytes:
+def render_base(builder: Builder, parts: list[Part], options: Options,
+                cache: PartCache | None = None, salt: str = "") -> bytes:
     """The shared render (cover page with blank fields, undated calendars and diaries):
-    the same for everyone with the same parts and (base_)options."""
+    the same for everyone with the same parts and (base_)options.
+
+    A packet's is joined from its parts rendered alone and unnumbered, each kept in `cache`
+    under a key of its own inputs (part_key; `salt` is whatever else the caller's cache
+    must tell apart, such as the templates), so that the FAQ and the questions are
+    rendered once for packets of every drug; its cover is rendered for it, and the page
+    numbers are stamped on (stamp.py). The result reads, links and is tagged like one
+    render of the packet. A single handout is one render: there is nothing to share.
+    """
     assert composable(options)
-    return builder.render(parts, base_options(options), Cover())[1].data
+    options = base_options(options)
+    if len(parts) > 1:
+        try:
+            joined = _joined(builder, parts, options, cache or MemoryCache(), salt)
+        except ValueError:
+            # A stamp sheet that does not match the parts' pages, or an element reaching
+            # across the cover's edge (join.replace_pages): the same PDF, rendered whole.
+            joined = None
+        if joined is not None:
+            return joined
+    return builder.render(parts, options, Cover())[1].data
+
+
+def part_key(builder: Builder, part: Part, cover: Cover, options: Options, salt: str
+             ) -> str:
+    """The cache key of a part rendered alone as `cover` (a Cover with `part`) says: its
+    content files' hashes, the options it shows (a calendar's weeks, but no start date:
+    it is undated) and the caller's salt; not the packet's other parts or length."""
+    from .context import content_files
+
+    library = builder.library_for(options.lang)
+    weeks = options.schedule.weeks if part.kind.dated else None
+    inputs = [salt, cover.part, cover.tall, part.slug, options.paper.name,
+              options.profile.name, options.lang, weeks,
+              asdict(options.clinic) if options.clinic else None,
+              {f.origin.shown: f.origin.sha256 for f in content_files([part], library)}]
+    return _sha256(inputs)
+
+
+def _joined(builder: Builder, parts: list[Part], options: Options, cache: PartCache,
+            salt: str) -> bytes | None:
+    """The packet joined from its parts; None when its cover does not fit one page (the
+    caller renders it whole, as compose would have to)."""
+    import pikepdf
+
+    from .join import assemble
+    from .stamp import page_names, render_sheet, sheet_key
+
+    # After a landscape first part, the portrait parts are on the named page "tall".
+    covers = [Cover(part=number, tall=parts[0].kind.dated and not part.kind.dated)
+              for number, part in enumerate(parts, 1)]
+    wanted = {part_key(builder, part, cover, options, salt):
+              (lambda part=part, cover=cover: builder.render([part], options, cover)[1].data)
+              for part, cover in zip(parts, covers, strict=True)}
+    found = cache.fetch(wanted)
+    renders = [found[key] for key in wanted]
+    names: list[str] = []
+    starts = []
+    for data in renders:
+        starts.append(len(names) + 1)
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            names.extend(page_names(pdf))
+    cover = builder.render(parts, options, Cover(alone=True, pages=len(names),
+                                                 starts=tuple(starts)))[1]
+    if cover.pages != 1:
+        return None
+    key = _sha256([salt, *sheet_key(options, tuple(names))])
+    stamps = cache.fetch({key: lambda: render_sheet(builder, options, tuple(names))})[key]
+    return assemble(cover.data, renders, stamps)
+
+
+def _sha256(inputs: list) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()
+                          ).hexdigest()
 
 
 def compose(builder: Builder, parts: list[Part], options: Options, base: bytes

@@ -28,7 +28,7 @@ CONTEXT_KEYS = {
     "personal": "patient, prescriber and date, each None when not given",
     "paper": "paper size (name, css_size)",
     "profile": "print profile (name, stylesheet)",
-    "show_contents": "True when the PDF holds more than one part",
+    "show_contents": "True when the PDF holds more than one part, or is one (Cover.part)",
     "alk_drugs": "approved ALK inhibitors from the drug files, and the date that list is as of",
     "levels": "the triage levels' headings (emergency, call_now, next_visit)",
     "cover": "None, or how a composed PDF's first page (a cover) is made: see Cover",
@@ -60,13 +60,25 @@ class Cover:
     `alone` renders the cover page only; it then cannot count pages itself, so `pages` is
     the whole PDF's page count and `starts` each part's first page. `segment` (start, stop)
     renders only those parts, as pages `first_page`.. of `pages` (a dated calendar, say,
-    to put in place of the undated one of a shared render)."""
+    to put in place of the undated one of a shared render).
+
+    `part` renders parts[0] as the part-th part of a packet, without page numbers (its
+    anchors are numbered `part`): compose.render_base shares such renders between packets
+    that differ in other parts and prints the numbers afterwards (stamp.py). The first part
+    begins with a page of its own (its masthead, blank fields and the contents heading,
+    laid out as on the cover), which the packet's cover replaces; it is there for the
+    outline and the running headers and footers that the masthead sets. With `tall`, the
+    part is on the named page "tall", as a portrait part is in a packet that starts with
+    a calendar or diary (handout.css): WeasyPrint breaks pages a little differently on a
+    named page (it keeps a heading's top margin after a break), so the part must too."""
 
     alone: bool = False
     pages: int | None = None
     starts: tuple[int, ...] = ()
     segment: tuple[int, int] | None = None
     first_page: int = 1
+    part: int | None = None
+    tall: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,7 +196,9 @@ def build_context(parts: list[Part], library: Library, options: Options,
                   cover: Cover | None = None) -> dict[str, Any]:
     """The context for templates/base.html.j2; keys are documented in CONTEXT_KEYS."""
     clinic = options.clinic
-    part_contexts = [_part_context(n, p, library, options) for n, p in enumerate(parts, 1)]
+    first = cover.part if cover and cover.part else 1
+    part_contexts = [_part_context(n, p, library, options)
+                     for n, p in enumerate(parts, first)]
     drug_names = [f"{p.drug.generic} ({p.drug.brand})" for p in parts if p.drug]
     context = {
         "document": {
@@ -204,7 +218,7 @@ def build_context(parts: list[Part], library: Library, options: Options,
         "personal": options.personal,
         "paper": options.paper,
         "profile": options.profile,
-        "show_contents": len(parts) > 1,
+        "show_contents": len(parts) > 1 or bool(cover and cover.part),
         "alk_drugs": {"drugs": library.approved_drugs(),
                       "as_of": max(d.last_checked for d in library.drugs.values())},
         "levels": library.triage.levels,

@@ -13,6 +13,10 @@ no longer PDF/UA. This joiner (pikepdf) keeps, for the joined file:
   with the joined title.
 
 Each part's page numbers ("Page 2 of 5") are its own: they are printed on the pages.
+
+`assemble` joins the other way round, for compose.render_base: parts rendered alone and
+unnumbered become one packet as a single render would have it (names kept, the packet's
+cover and catalog, and the packet's page numbers stamped on: see stamp.py).
 """
 
 from __future__ import annotations
@@ -38,6 +42,48 @@ def join(parts: list[Part], title: str, wrap: bool = True) -> bytes:
     """One PDF of every part's pages in order. With wrap, the outline has one entry per
     part with that part's own bookmarks nested under it; without, the parts' bookmarks
     follow one another (as a single render of the same parts would have them)."""
+    sources = [pikepdf.open(io.BytesIO(part.source) if isinstance(part.source, bytes)
+                            else part.source) for part in parts]
+    try:  # kept open until saved: copied objects may read their streams
+        out = _joined(sources, [part.title for part in parts] if wrap else None,
+                      prefixed=True)
+        _catalog(out, sources[0], title)
+        return _saved(out)
+    finally:
+        for src in sources:
+            src.close()
+
+
+def assemble(cover: bytes, parts: list[bytes], stamps: bytes) -> bytes:
+    """A packet as one render of it would be, from its parts rendered alone without page
+    numbers (context.Cover.part: the first begins with a page in the cover's place), its
+    cover rendered alone (Cover(alone=True)) and a stamp sheet of its page numbers.
+
+    The parts' named destinations keep their names (each part's anchors are numbered as in
+    the packet: `part-3-…`), so the cover's contents links find them; the cover's content
+    and tags replace the first part's stand-in page (see replace_pages), and its catalog
+    (title, subject, keywords, /Lang, XMP) is the packet's. Every page but the cover (which
+    WeasyPrint numbered itself) gets its "Page X of Y" from the stamp sheet (stamp.py).
+    """
+    from .stamp import overlay
+
+    sources = [pikepdf.open(io.BytesIO(data)) for data in [cover, stamps, *parts]]
+    try:
+        cover_src, sheet, *part_srcs = sources
+        out = _joined(part_srcs, None, prefixed=False)
+        _replace(out, cover_src, 0)
+        _catalog(out, cover_src, str(cover_src.docinfo.get(Name.Title, "")))
+        overlay(out, sheet, first=1)
+        return _saved(out)
+    finally:
+        for src in sources:
+            src.close()
+
+
+def _joined(sources: list[pikepdf.Pdf], titles: list[str] | None, prefixed: bool
+            ) -> pikepdf.Pdf:
+    """A new PDF of the sources' pages, one structure tree, destinations (prefixed per
+    part when `prefixed`) and outline (under one entry per part, given titles)."""
     out = pikepdf.new()
     document = out.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document, K=Array()))
     root = out.make_indirect(Dictionary(Type=Name.StructTreeRoot, K=Array([document])))
@@ -45,17 +91,14 @@ def join(parts: list[Part], title: str, wrap: bool = True) -> bytes:
     parent_tree: dict[int, pikepdf.Object] = {}
     dests: list = []
     outline: list[OutlineItem] = []
-    sources = []
-    for number, part in enumerate(parts):
-        src = pikepdf.open(io.BytesIO(part.source) if isinstance(part.source, bytes)
-                           else part.source)
-        sources.append(src)  # kept open until saved: copied objects may read its streams
+    for number, src in enumerate(sources):
         first_page = len(out.pages)
         key_offset = max(parent_tree, default=-1) + 1
-        _copy_part(out, src, document, parent_tree, key_offset, f"p{number + 1}-", dests)
+        _copy_part(out, src, document, parent_tree, key_offset,
+                   f"p{number + 1}-" if prefixed else "", dests)
         items = _outline(src, first_page)
-        if wrap:
-            entry = OutlineItem(part.title, first_page)
+        if titles is not None:
+            entry = OutlineItem(titles[number], first_page)
             entry.children.extend(items)
             outline.append(entry)
         else:
@@ -66,14 +109,19 @@ def join(parts: list[Part], title: str, wrap: bool = True) -> bytes:
     root.ParentTree = tree.obj
     root.ParentTreeNextKey = max(parent_tree, default=-1) + 1
     out.Root.StructTreeRoot = root
-    out.Root.Names = Dictionary(Dests=Dictionary(Names=Array(dests)))
+    # A name tree's keys are sorted (readers look names up by bisection): "p10-" sorts
+    # before "p2-", and the first part's "contents-heading" after the parts' "part-…".
+    pairs = sorted(zip(dests[::2], dests[1::2], strict=True), key=lambda pair: bytes(pair[0]))
+    out.Root.Names = Dictionary(Dests=Dictionary(Names=Array(
+        [item for pair in pairs for item in pair])))
     with out.open_outline() as tree_outline:
         tree_outline.root.extend(outline)
-    _catalog(out, sources[0], title)
+    return out
+
+
+def _saved(out: pikepdf.Pdf) -> bytes:
     buffer = io.BytesIO()
     out.save(buffer, deterministic_id=True)
-    for src in sources:
-        src.close()
     return buffer.getvalue()
 
 

@@ -38,6 +38,7 @@ from .manifest import Journal, read_manifest, write_manifest
 from .options import Clinic, Options, Personal, Schedule, load_clinic, personal, schedule
 from .options import paper as paper_named
 from .options import profile as profile_named
+from .partcache import FolderCache
 from .patients import EXTRA, UniqueNames, read_rows
 from .schema import Day, FileRef, NonEmptyStr, Strict, read_yaml, validate
 
@@ -408,6 +409,17 @@ def _weasyprint_version() -> str:
         return "unknown"
 
 
+PARTS = "parts"  # in CACHE: parts of shared renders, shared by packets of every drug
+
+
+def _parts_salt(inputs: dict) -> str:
+    """What a cached part depends on besides its own content and options (compose.part_key):
+    the templates, the clinic's logo, this version of handouts and WeasyPrint's."""
+    shared = {key: inputs[key] for key in ("templates_sha256", "clinic", "handouts_version")}
+    shared["weasyprint"] = _weasyprint_version()
+    return _sha256(json.dumps(shared, sort_keys=True, default=str).encode())
+
+
 def _composed(parts: list, job: Job, folder: Path, entry: dict) -> tuple[str, bytes, int]:
     """A patient packet from its shared render (rendered by the first job that needs it,
     the others waiting on its lock) with the patient's own cover: see compose.py."""
@@ -421,7 +433,9 @@ def _composed(parts: list, job: Job, folder: Path, entry: dict) -> tuple[str, by
             base = cache.read_bytes() if cache.is_file() else b""
             # Written whole (write_atomic), so anything else was not written by us.
             if not (base.startswith(b"%PDF-") and b"%%EOF" in base[-32:]):
-                base = render_base(_BUILDER, parts, job.options())
+                base = render_base(_BUILDER, parts, job.options(),
+                                   FolderCache(folder / PARTS),
+                                   _parts_salt(entry["inputs"]))
                 write_atomic(cache, base)
             else:
                 with contextlib.suppress(OSError):  # another user's file in a shared folder
@@ -501,6 +515,7 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
     remove_stale_parts(out_dir)  # from a run that was killed outright
     if force:  # rebuild everything: the shared renders too (a new WeasyPrint, say)
         _prune_cache(cache, set())
+        FolderCache(cache / PARTS).clear()
     previous = read_manifest(out_dir)
     planner = Planner(builder or Builder(content_dir, templates_dir))
     result = PackResult()
@@ -549,6 +564,7 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
     write_manifest(out_dir, result.entries)
     _prune_cache(cache, {base_key(e["inputs"]) for e in result.entries if "inputs" in e},
                  CACHE_DAYS)
+    FolderCache(cache / PARTS).prune(time.time() - CACHE_DAYS * 86400)
     return result
 
 

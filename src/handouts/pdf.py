@@ -95,15 +95,17 @@ class PdfWriter:
         self._sheets: dict[Path, tuple[str, CSS]] = {}
 
     def render(self, html: str, base_dir: Path, extra_files: Iterable[Path] = (),
-               variant: str | None = "pdf/ua-1", stylesheets: Iterable[Path] = ()
-               ) -> RenderedPdf:
+               variant: str | None = "pdf/ua-1", stylesheets: Iterable[Path] = (),
+               tags: bool = True) -> RenderedPdf:
         """`stylesheets` are applied after the HTML's own styles (which then must not link
-        them too); each is parsed once per writer and again only when its text changes."""
+        them too); each is parsed once per writer and again only when its text changes.
+        Untagged (`tags=False`, no variant) is for drawings other PDFs take in, whose own
+        marking they set (stamp.py's page numbers)."""
         fetcher = SafeFetcher(self.roots, extra_files)
         collect = _Collect()
         LOGGER.addHandler(collect)
         try:
-            options = {"pdf_variant": variant, "pdf_tags": True}
+            options = {"pdf_variant": variant, "pdf_tags": tags}
             sheets = [self._stylesheet(path, fetcher) for path in stylesheets]
             document = HTML(string=html, base_url=base_dir.as_uri() + "/",
                             url_fetcher=fetcher).render(font_config=self.font_config,
