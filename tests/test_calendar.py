@@ -189,6 +189,28 @@ def test_diary_bands_list_the_drugs_signs_with_the_clinics_numbers(builder, tmp_
     assert "Tue Dec 1" in text
 
 
+def test_diary_bands_print_two_columns_of_signs_each_one_tagged_list(builder, tmp_path):
+    """The bands' signs sit in two columns (handout.css .two-columns), yet each band is
+    one list of items in the tagged PDF, read left column first."""
+    import pikepdf
+    from test_accessibility import structure
+
+    built = build(builder, tmp_path, ["diary"], "brigatinib")
+    library = builder.library
+    signs = library.signs(library.drugs["brigatinib"].signs, "call_now")
+    with pdfplumber.open(built.path) as pdf:
+        page = next(p for p in pdf.pages if library.triage.levels["call_now"] in p.extract_text())
+        bullets = {round(c["x0"]) for c in page.chars if c["text"] == "•"}
+    assert len(bullets) == 2, bullets  # a left and a right column of bullets
+    with pikepdf.open(built.path) as pdf:
+        lists = [e for e in structure(pdf) if e.S == "/L"]
+    items = [len(e.K) if isinstance(e.K, pikepdf.Array) else 1 for e in lists]
+    assert len(signs) in items
+    for element in lists:
+        kids = element.K if isinstance(element.K, pikepdf.Array) else [element.K]
+        assert all(k.S == "/LI" for k in kids)
+
+
 def test_diary_without_a_clinic_has_write_in_numbers(builder, tmp_path):
     text = pdf_text(build(builder, tmp_path, ["diary"], "brigatinib").path)
     levels = builder.library.triage.levels

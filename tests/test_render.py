@@ -10,7 +10,7 @@ from handouts.context import CONTEXT_KEYS, PART_KEYS, build_context
 from handouts.errors import RenderError
 from handouts.options import Options, personal
 from handouts.paths import default_templates_dir
-from handouts.render import Renderer
+from handouts.render import Renderer, left_column_count
 
 
 def test_context_keys_match_the_documentation(builder):
@@ -66,3 +66,31 @@ def test_personal_fields_show_only_on_the_first_part(builder):
     html = builder.html(builder.plan(["faq", "questions"]),
                         Options(personal=personal("Ana Diaz", None, None)))
     assert html.count("Ana Diaz") == 1
+
+
+class _Sign:
+    def __init__(self, text, write_in=None):
+        self.text, self.write_in = text, write_in
+
+
+def _signs(*lines):
+    """Signs whose text fills that many 10-character lines."""
+    return [(_Sign("x" * (10 * n)), None) for n in lines]
+
+
+@pytest.mark.parametrize("lines, left", [
+    ((1,), 1),                 # one sign: the left column, as balanced columns put it
+    ((1, 1), 1),
+    ((1, 1, 1), 2),            # the left column is the taller on a tie
+    ((1, 1, 1, 2), 3),         # 3 and 2 beats 2 and 3 only by being left-heavy
+    ((3, 3, 2, 3, 2, 1, 3), 3),
+    ((5, 1, 1, 1), 1),
+])
+def test_two_column_sign_lists_split_where_balanced_columns_would(lines, left):
+    assert left_column_count(_signs(*lines), chars_per_line=10) == left
+
+
+def test_a_note_and_a_write_in_line_count_towards_a_signs_height():
+    # A note adds ". note" to the line; a write-in is a line of its own.
+    tall = [(_Sign("x" * 10, write_in="Call if above"), None), (_Sign("x" * 9), "y" * 9)]
+    assert left_column_count(tall + _signs(1, 1, 1), chars_per_line=10) == 2

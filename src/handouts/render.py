@@ -15,6 +15,7 @@ Interface words go through gettext (jinja2.ext.i18n, newstyle: `{% trans %}` and
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ class Renderer:
             i18n.css_page_of(*args, **kw))
         self.env.globals["css_contents_page"] = lambda *args: jinja2.utils.markupsafe.Markup(
             i18n.css_contents_page(*args))
+        self.env.filters["left_column_count"] = left_column_count
         self.env.globals["asset"] = self.asset_url
         self.env.globals["online"] = online
         self.env.globals["link_stylesheets"] = True  # the PDF stage passes them itself
@@ -128,3 +130,26 @@ def online(context: jinja2.runtime.Context, part: dict[str, Any]) -> OnlineLink 
     blank = Options(paper=context["paper"], profile=context["profile"])
     return online_link(clinic.site_url, default_name([Part(part["kind"], part["drug"])], blank))
 
+
+# A line of a diary band's half column: 13 pt bold Atkinson Hyperlegible in about 110 mm
+# (letter; A4's landscape page is a little wider). A guess is enough: a wrong one only
+# leaves one column a line or two taller than the other.
+BAND_CHARS_PER_LINE = 48
+
+
+def left_column_count(signs: list, chars_per_line: int = BAND_CHARS_PER_LINE) -> int:
+    """How many of a two-column sign list's items (Sign, note) go in its left column.
+
+    The split WeasyPrint's balanced `columns: 2` would make, from each item's height in
+    lines estimated from its length: the shortest tallest column, the left one the
+    taller on a tie. Balancing real columns lays the list out again and again; placing
+    the items in two columns ourselves (handout.css, .two-columns) lays it out once.
+    """
+    lines = [math.ceil((len(sign.text) + (len(note) + 2 if note else 0)) / chars_per_line)
+             + (1 if sign.write_in else 0) for sign, note in signs]
+    total, best, count = sum(lines), math.inf, 0
+    for k in range(len(lines) + 1):
+        tallest = max(sum(lines[:k]), total - sum(lines[:k]))
+        if tallest <= best:
+            best, count = tallest, k
+    return count
