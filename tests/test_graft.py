@@ -131,8 +131,12 @@ def test_a_grafted_drug_sheet_is_the_render_of_it(builder, tmp_path):
      "standard", ("Zebulon Quartzfield", "Dr. Yarrow"), date(2026, 12, 7)),
     # A name long enough to wrap, no prescriber (a write-in line beside it), A4.
     (["drug-sheet"], "lorlatinib", "a4", "standard", (LONG, None), None),
-    # Large print: no key points on the cover.
+    # Large print: no key points on the cover; the fields are blocks, not inline blocks.
     (["questions"], None, "letter", "large-print", (None, "Dr. Yarrow"), None),
+    # A dated calendar alone (the web's personalised calendar): its cover starts wide.
+    (["calendar"], "crizotinib", "letter", "standard", ("Ana Diaz", "Dr. Lee"),
+     date(2026, 12, 14)),
+    (["diary"], "alectinib", "a4", "large-print", ("Ana Diaz", None), date(2026, 12, 14)),
 ])
 def test_grafted_covers_are_their_renders(builder, clinic, tmp_path, kinds, drug,
                                            paper_name, profile_name, names, start):
@@ -153,7 +157,7 @@ def test_grafted_covers_are_their_renders(builder, clinic, tmp_path, kinds, drug
         assert pdf.open_metadata()["pdfuaid:part"] == "1"
     assert outloud_errors(tmp_path / "g.pdf") == []
     if start:
-        assert "December 7, 2026" in pdf_text(tmp_path / "g.pdf")
+        assert f"{start:%B} {start.day}, {start.year}" in pdf_text(tmp_path / "g.pdf")
     for name in names:
         if name:
             (tmp_path / "t.pdf").write_bytes(made.data)
@@ -191,6 +195,23 @@ def test_what_cannot_be_grafted_is_composed_the_usual_way(builder, monkeypatch):
     monkeypatch.setattr(graft, "make_template", lambda *a: calls.append(a) or refuse())
     graft.compose(builder, parts, options, base, {})
     assert calls == []
+
+
+def test_a_graft_that_goes_wrong_still_gives_the_pdf_and_logs_no_name(builder, monkeypatch,
+                                                                      caplog):
+    options = Options(personal=Personal("Zebulon Quartzfield", "Dr. Yarrow"))
+    parts = builder.plan(["drug-sheet"], "alectinib")
+    base = render_base(builder, parts, options)
+
+    def broken(template, fields):
+        raise KeyError("Zebulon Quartzfield")
+
+    monkeypatch.setattr(graft, "graft", broken)
+    from handouts.compose import compose
+
+    data, made = graft.compose(builder, parts, options, base, {})
+    assert made is None and data == compose(builder, parts, options, base)[1]
+    assert "cover graft failed (KeyError)" in caplog.text and "Zebulon" not in caplog.text
 
 
 def test_the_fields_document_holds_only_the_fields(builder):

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
+import threading
 from dataclasses import dataclass, replace
 
 import pikepdf
@@ -39,6 +41,7 @@ from .build import Builder
 from .context import Cover, Part, build_context
 from .options import Options, Personal
 
+LOGGER = logging.getLogger("handouts.graft")
 FIELDS_OPEN = '<div class="personal">'
 
 # Only the fields block is drawn in the fields document: no page furniture (margin boxes,
@@ -179,6 +182,7 @@ def _render(builder: Builder, html: str, options: Options, variant: str | None
 
 _STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 _SHEETS: dict = {}
+_LOCK = threading.Lock()  # the web's tests run workers as threads
 
 
 def _own_sheet(writer, text: str, base_url: str, fetcher):
@@ -186,12 +190,15 @@ def _own_sheet(writer, text: str, base_url: str, fetcher):
     from weasyprint import CSS
 
     key = (id(writer), base_url, text)
-    sheet = _SHEETS.get(key)
+    with _LOCK:
+        sheet = _SHEETS.get(key)
     if sheet is None:
-        if len(_SHEETS) >= 64:
-            _SHEETS.pop(next(iter(_SHEETS)))
-        sheet = _SHEETS[key] = CSS(string=text, base_url=base_url, url_fetcher=fetcher,
-                                   font_config=writer.font_config)
+        sheet = CSS(string=text, base_url=base_url, url_fetcher=fetcher,
+                    font_config=writer.font_config)
+        with _LOCK:
+            while len(_SHEETS) >= 64:
+                _SHEETS.pop(next(iter(_SHEETS)))
+            _SHEETS[key] = sheet
     return sheet
 
 
@@ -522,11 +529,14 @@ def compose(builder: Builder, parts: list[Part], options: Options, base: bytes,
     from .compose import compose as compose_whole
 
     digest = hashlib.sha256(base).hexdigest()
-    layout = _LAYOUTS.get(digest)
+    with _LOCK:
+        layout = _LAYOUTS.get(digest)
     if layout is None:
-        if len(_LAYOUTS) >= 64:
-            _LAYOUTS.pop(next(iter(_LAYOUTS)))
-        layout = _LAYOUTS[digest] = _layout(base, parts)
+        layout = _layout(base, parts)
+        with _LOCK:
+            while len(_LAYOUTS) >= 64:
+                _LAYOUTS.pop(next(iter(_LAYOUTS)))
+            _LAYOUTS[digest] = layout
     pages, starts = layout
     cover = Cover(alone=True, pages=pages, starts=starts)
     try:
@@ -540,10 +550,16 @@ def compose(builder: Builder, parts: list[Part], options: Options, base: bytes,
                 template = made = make_template(builder, parts, options, base, cover,
                                                 fields.size)
             except Unsupported:
-                if len(_FAILED) >= 1024:
-                    _FAILED.clear()
-                _FAILED.add(failed)
+                with _LOCK:
+                    if len(_FAILED) >= 1024:
+                        _FAILED.clear()
+                    _FAILED.add(failed)
                 raise
         return graft(template, fields), made
     except Unsupported:
-        return compose_whole(builder, parts, options, base)[1], None
+        pass
+    except (pikepdf.PdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        # A graft that went wrong must not cost the person their PDF: compose it the usual
+        # way, and say so (the type only: a message might quote the fields).
+        LOGGER.warning("cover graft failed (%s); composed the usual way", type(exc).__name__)
+    return compose_whole(builder, parts, options, base)[1], None
