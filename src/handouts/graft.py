@@ -248,9 +248,13 @@ def make_template(builder: Builder, parts: list[Part], options: Options, base: b
     data, pages, (x, y, _) = _render(builder, html, blank, "pdf/ua-1")
     if pages != 1:
         raise Unsupported("the cover takes more than a page")
-    _, composed, count = compose(builder, parts, blank, base)
-    if count != cover.pages:
-        raise Unsupported("the blank PDF was rendered whole")
+    if options.schedule.start and any(part.kind.dated for part in parts):
+        # The dated calendar or diary in place of the undated one, as compose does it.
+        _, composed, count = compose(builder, parts, blank, base)
+        if count != cover.pages:
+            raise Unsupported("the blank PDF was rendered whole")
+    else:
+        composed = base  # its cover is replaced below, as compose would replace it
     whole = replace_pages(composed, [(data, 0)], cover=True)
     with pikepdf.open(io.BytesIO(whole)) as pdf:
         splice, path, mcids, ctm = _find_place(pdf)
