@@ -524,9 +524,9 @@ def held_render(builder, clinic, job):
     hold(job)
     return real_render(builder, clinic, job)
 
-def held_compose(builder, clinic, job, base):
+def held_compose(builder, clinic, job, *rest):
     hold(job)
-    return real_compose(builder, clinic, job, base)
+    return real_compose(builder, clinic, job, *rest)
 
 jobs.render_job, jobs.compose_job = held_render, held_compose
 logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")

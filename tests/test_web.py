@@ -308,6 +308,16 @@ def test_a_personalised_pdf_is_made_on_demand_never_stored_cached_or_logged(
     cache = app.extensions["handouts"].cache
     assert len(cache) == cached + 1
     assert not any("Zebulon" in text_of(pdf.data) for pdf in cache._items.values())
+    # The cover template the names were grafted onto (graft.py): one, made by the first
+    # download and used by the second, keyed by the shared render's hash and the start
+    # date, holding no names.
+    templates = app.extensions["handouts"].templates
+    [(key, found)] = [(k, v) for k, v in templates._items.items()
+                      if k[0] in {pdf.sha256 for pdf in cache._items.values()}]
+    assert key[1] is None and len(found) == 1
+    [template] = found.values()
+    assert "Zebulon" not in text_of(template.data) and "Yarrow" not in text_of(template.data)
+    assert "Zebulon" not in repr(templates._items.keys())
     assert list(work.iterdir()) == [] and list(scratch.iterdir()) == []
     assert "Zebulon" not in caplog.text and "Yarrow" not in caplog.text
 

@@ -26,6 +26,7 @@ from ..options import paper as paper_named
 from ..options import profile as profile_named
 
 if TYPE_CHECKING:  # pdf.py imports WeasyPrint, which only the workers need
+    from ..graft import Template
     from ..pdf import RenderedPdf
 
 PERSONAL_FIELDS = {"patient": N_("Prepared for"), "prescriber": N_("Prescriber")}
@@ -177,14 +178,17 @@ def render_job(builder: Builder, clinic: Clinic | None, job: RenderJob) -> Rende
                           job_options(job, clinic), cover)[1]
 
 
-def compose_job(builder: Builder, clinic: Clinic | None, job: RenderJob, base: bytes
-                ) -> bytes:
-    """A personal PDF from its shared base (render_job of job.base()): only the cover is
-    rendered (see compose.py)."""
-    from ..compose import compose
+def compose_job(builder: Builder, clinic: Clinic | None, job: RenderJob, base: bytes,
+                templates: dict[float, Template] | None = None
+                ) -> tuple[bytes, Template | None]:
+    """A personal PDF from its shared base (render_job of job.base()): only the person's
+    fields are rendered, grafted onto a cover template from `templates` (this base's and
+    start date's, by fields size; see graft.py). Returns the PDF and the template made
+    when none fitted (no personal data: the caller may keep it), else None."""
+    from .. import graft
 
-    return compose(builder, builder.plan([job.kind], job.drug, job.lang),
-                   job_options(job, clinic), base)[1]
+    return graft.compose(builder, builder.plan([job.kind], job.drug, job.lang),
+                         job_options(job, clinic), base, templates or {})
 
 
 def calendar_file(builder: Builder, job: RenderJob, remind: list[str]) -> tuple[bytes, str]:

@@ -68,17 +68,20 @@ def _start_process(content_dir: Path | None, templates_dir: Path | None,
     _WORKER = _load(content_dir, templates_dir, clinic)
 
 
-def _render_in_process(job: RenderJob, base: bytes | None = None) -> bytes:
+def _render_in_process(job: RenderJob, base: bytes | None = None,
+                       templates: dict | None = None) -> bytes | tuple:
     # Bytes, not a RenderedPdf: unpickling that class would import WeasyPrint in the server.
     assert _WORKER is not None
-    return _render(_WORKER, job, base)
+    return _render(_WORKER, job, base, templates)
 
 
-def _render(worker: tuple[Builder, Clinic | None], job: RenderJob, base: bytes | None
-            ) -> bytes:
-    """A whole render, or with `base` (a shared render) only the job's cover, composed."""
+def _render(worker: tuple[Builder, Clinic | None], job: RenderJob, base: bytes | None,
+            templates: dict | None = None) -> bytes | tuple:
+    """A whole render (bytes), or with `base` (a shared render) only the job's personal
+    fields, grafted onto one of `templates` or a template made now: (bytes, the new
+    template or None), see jobs.compose_job."""
     if base is not None:
-        return jobs.compose_job(*worker, job, base)
+        return jobs.compose_job(*worker, job, base, templates)
     return jobs.render_job(*worker, job).data
 
 
@@ -87,8 +90,9 @@ def _start_thread(content_dir: Path | None, templates_dir: Path | None,
     _THREAD.worker = _load(content_dir, templates_dir, clinic)
 
 
-def _render_in_thread(job: RenderJob, base: bytes | None = None) -> bytes:
-    return _render(_THREAD.worker, job, base)
+def _render_in_thread(job: RenderJob, base: bytes | None = None,
+                      templates: dict | None = None) -> bytes | tuple:
+    return _render(_THREAD.worker, job, base, templates)
 
 
 def _ready() -> None:
@@ -131,19 +135,21 @@ class RenderPool:
             executor.submit(_ready)
         return executor
 
-    def submit(self, job: RenderJob, base: bytes | None = None) -> Future:
-        """Render job; with `base`, compose it from that shared render instead."""
+    def submit(self, job: RenderJob, base: bytes | None = None,
+               templates: dict | None = None) -> Future:
+        """Render job; with `base`, compose it from that shared render instead (with
+        `templates`, see jobs.compose_job)."""
         if not self._slots.acquire(blocking=False):
             raise Busy
         target = _render_in_thread if self._in_process else _render_in_process
         try:
             executor = self._executor
             try:
-                future = executor.submit(target, job, base)
+                future = executor.submit(target, job, base, templates)
             except BrokenProcessPool:
                 self._replace(executor)
                 executor = self._executor
-                future = executor.submit(target, job, base)
+                future = executor.submit(target, job, base, templates)
         except BaseException:
             self._slots.release()
             raise
@@ -214,6 +220,42 @@ class PdfCache:
         return len(self._items)
 
 
+class Templates:
+    """Cover templates (graft.Template) by (base sha256, start date), then fields size;
+    least recently used first out past `max_bytes`. They hold no personal data."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, dict] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> dict:
+        """A copy: the worker gets them pickled, the thread pool (tests) by reference."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                return {}
+            self._items.move_to_end(key)
+            return dict(found)
+
+    def put(self, key: tuple, template) -> None:
+        if len(template.data) > self.max_bytes:
+            return
+        with self._lock:
+            found = self._items.setdefault(key, {})
+            self._items.move_to_end(key)
+            old = found.pop(template.size, None)
+            self._size += len(template.data) - (len(old.data) if old else 0)
+            found[template.size] = template
+            while self._size > self.max_bytes:
+                _, dropped = self._items.popitem(last=False)
+                self._size -= sum(len(t.data) for t in dropped.values())
+
+    def __len__(self) -> int:
+        return sum(len(found) for found in self._items.values())
+
+
 class Downloads:
     """What the routes call: checked jobs in, PDFs out. The parent never renders: it only
     validates, hashes inputs and waits for the pool."""
@@ -224,6 +266,7 @@ class Downloads:
         self.clinic = clinic
         self.pool = pool
         self.cache = PdfCache(cache_bytes)
+        self.templates = Templates(cache_bytes // 4)
         self._inflight: dict[str, Future] = {}
         self._lock = threading.RLock()
         clinic_data = None
@@ -269,8 +312,15 @@ class Downloads:
         names (cached like any download), unless a dose makes the whole PDF personal."""
         if not job.composable:
             return self._pdf(job, self.pool.result(self.pool.submit(job)))
-        base = self.cached(job.base()).data
-        return self._pdf(job, self.pool.result(self.pool.submit(job, base)))
+        base = self.cached(job.base())
+        # The templates are this base's for this start date (graft.py): no names, so they
+        # are kept like the base; the key is the base's hash and the date, nothing personal.
+        key = (base.sha256, job.start)
+        data, made = self.pool.result(self.pool.submit(job, base.data,
+                                                       self.templates.get(key)))
+        if made is not None:
+            self.templates.put(key, made)
+        return self._pdf(job, data)
 
     def _pdf(self, job: RenderJob, data: bytes) -> Pdf:
         return Pdf(data, hashlib.sha256(data).hexdigest(), jobs.file_name(job, self.builder))
