@@ -367,7 +367,7 @@ _NAMED = {"Tf": 0, "gs": 0, "Do": 0, "cs": 0, "CS": 0, "sh": 0, "scn": -1, "SCN"
 
 def graft(template: Template, fields: Fields) -> bytes:
     """The template with these fields on its cover: see the module's docstring."""
-    from .join import _copy
+    from .join import _copy, _saved
 
     if fields.size != template.size:
         raise Unsupported("the fields are not the template's size")
@@ -420,9 +420,7 @@ def graft(template: Template, fields: Fields) -> bytes:
         page.Contents = out.make_stream(content)
         page.Resources = new_res
         _graft_structure(out, src, page, spage, template, offset)
-        buffer = io.BytesIO()
-        out.save(buffer, deterministic_id=True)
-        return buffer.getvalue()
+        return _saved(out)
     finally:
         src.close()
         out.close()
