@@ -47,9 +47,10 @@ def pdfs(builder, options, tmp_path_factory) -> dict[str, Path]:
         _, composed, pages = compose(builder, parts, options, base)
     finally:
         del builder.render
-    # The cover, then the dated calendar and diary in one render (they are side by
-    # side); not the whole packet again.
-    assert [(c.segment, c.alone) for c in renders] == [(None, True), ((2, 4), False)]
+    # The cover, then only the pages that show the start date: the calendar's first two
+    # (its guide, its grid) and the diary's two week tables; not the whole packet again.
+    assert [(c.segment, c.alone, c.dated_only) for c in renders] == [
+        (None, True, False), ((2, 3), False, True), ((3, 4), False, True)]
     _, whole = builder.render(parts, options, Cover())
     assert pages == whole.pages
     (out / "base.pdf").write_bytes(base)
