@@ -167,10 +167,11 @@ def compose(builder: Builder, parts: list[Part], options: Options, base: bytes
 def _dated_pages(builder: Builder, parts: list[Part], options: Options, base: bytes,
                  pages: int) -> list[tuple[bytes, int]]:
     """(patch, 0-based start) for each dated part: its pages that show the start date
-    (Cover.dated_only: a calendar from its masthead to its missed-dose box, a diary's
-    week tables), rendered alone and numbered as in the base. Their marks (_marks)
-    must fall on the same pages as in the base, and the pages must be as many as the
-    base's from the first mark to the part's first undated page; else ValueError.
+    (Cover.dated_only: a calendar from its guide, under its masthead, to its
+    missed-dose box; a diary's week tables), rendered alone and numbered as in the base.
+    Their marks (_marks) must fall on the same pages as in the base, and the pages must
+    be as many as the base's from the first mark to the part's first undated page; else
+    ValueError.
 
     One render per part: numbered from its own first page (a render counts its pages
     from one place), and a calendar's is about 2 pages, a diary's one a week."""
@@ -196,7 +197,7 @@ def _marks(part: Part, number: int, options: Options) -> tuple[list[str], str]:
     matter: handout.css starts each on a page of its own)."""
     anchor = f"part-{number}-{part.slug}"
     if part.kind.name == "calendar":
-        return [anchor, f"{anchor}-missed"], f"{anchor}-call"
+        return [f"{anchor}-use", f"{anchor}-missed"], f"{anchor}-call"
     weeks = options.schedule.weeks or part.kind.default_weeks  # a table each (grids.py)
     return [f"{anchor}-week-{week}" for week in range(1, weeks + 1)], f"{anchor}-sources"
 
