@@ -183,13 +183,15 @@ def _dated_pages(builder: Builder, parts: list[Part], options: Options, base: by
         marks, stop = _marks(part, number, options)
         _, at = _pages_at(base, [*marks, stop])
         first = at[0]
-        dated = builder.render(parts, options, Cover(
-            pages=pages, segment=(number - 1, number), first_page=first, dated_only=True))[1]
         # The base's first undated page must hold no dated content (the calendar's call
         # box does not share the missed-dose box's page). Then the dated one's does not
         # either: a dated grid is at least as tall, so what did not fit under the
         # undated one does not fit under it.
-        if (at[-1] == at[-2] or dated.pages != at[-1] - first
+        if at[-1] == at[-2]:
+            raise ValueError(f"{part.slug}'s first undated page has dated content")
+        dated = builder.render(parts, options, Cover(
+            pages=pages, segment=(number - 1, number), first_page=first, dated_only=True))[1]
+        if (dated.pages != at[-1] - first
                 # Its own anchor is on its masthead's page, which the patch may not hold.
                 or not _lines_up(dated.data, base, first, f"part-{number}-{part.slug}")):
             raise ValueError(f"{part.slug}'s dated pages do not line up with the base's")
