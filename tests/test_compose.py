@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -47,9 +48,10 @@ def pdfs(builder, options, tmp_path_factory) -> dict[str, Path]:
         _, composed, pages = compose(builder, parts, options, base)
     finally:
         del builder.render
-    # The cover, then the dated calendar and diary in one render (they are side by
-    # side); not the whole packet again.
-    assert [(c.segment, c.alone) for c in renders] == [(None, True), ((2, 4), False)]
+    # The cover, then only the pages that show the start date: the calendar's first two
+    # (its guide, its grid) and the diary's two week tables; not the whole packet again.
+    assert [(c.segment, c.alone, c.dated_only) for c in renders] == [
+        (None, True, False), ((2, 3), False, True), ((3, 4), False, True)]
     _, whole = builder.render(parts, options, Cover())
     assert pages == whole.pages
     (out / "base.pdf").write_bytes(base)
@@ -427,3 +429,113 @@ def test_a_stamp_sheet_that_does_not_fit_leaves_the_packet_rendered_whole(
     (tmp_path / "base.pdf").write_bytes(render_base(builder, parts, Options()))
     (tmp_path / "whole.pdf").write_bytes(builder.render(parts, Options(), Cover())[1].data)
     assert page_texts(tmp_path / "base.pdf") == page_texts(tmp_path / "whole.pdf")
+
+
+def counted_renders(builder, monkeypatch) -> list[tuple[Cover, int]]:
+    """(cover, pages) of every render builder makes from now on."""
+    renders = []
+    real = builder.render
+
+    def counting(parts, options, cover=None):
+        title, result = real(parts, options, cover)
+        renders.append((cover, result.pages))
+        return title, result
+
+    monkeypatch.setattr(builder, "render", counting)
+    return renders
+
+
+def assert_reads_like(tmp_path, composed: bytes, whole: bytes) -> list[str]:
+    (tmp_path / "c.pdf").write_bytes(composed)
+    (tmp_path / "w.pdf").write_bytes(whole)
+    texts = page_texts(tmp_path / "c.pdf")
+    assert texts == page_texts(tmp_path / "w.pdf")
+    with pikepdf.open(tmp_path / "c.pdf") as a, pikepdf.open(tmp_path / "w.pdf") as b:
+        assert links(a) == links(b) and outline(a) == outline(b)
+        assert [str(k.S) for k in a.Root.StructTreeRoot.K[0].K] == [
+            str(k.S) for k in b.Root.StructTreeRoot.K[0].K]
+    return texts
+
+
+@pytest.mark.parametrize("kinds, drug, paper_name, profile_name, weeks", [
+    (["drug-sheet", "calendar", "diary"], "brigatinib", "a4", "standard", None),
+    # Large print: the guide and each week table take two pages; the missed-dose box one.
+    # A calendar or diary first: its masthead is on the cover (in large print, alone and
+    # without a clinic: a longer cover would not fit one page, and is rendered whole).
+    (["diary"], "brigatinib", "letter", "large-print", None),
+    (["calendar", "diary"], "lorlatinib", "letter", "standard", 12),
+    (["calendar"], "brigatinib", "a4", "large-print", 12),
+])
+def test_a_dated_packet_renders_again_only_the_pages_that_show_the_date(
+        builder, options, monkeypatch, tmp_path, kinds, drug, paper_name, profile_name,
+        weeks):
+    from handouts.options import paper, profile
+
+    dated = replace(options, paper=paper(paper_name), profile=profile(profile_name),
+                    schedule=Schedule(date(2026, 12, 7), weeks=weeks),
+                    clinic=None if profile_name == "large-print" else options.clinic)
+    parts = builder.plan(kinds, drug)
+    base = render_base(builder, parts, dated)
+    renders = counted_renders(builder, monkeypatch)
+    _, composed, _ = compose(builder, parts, dated, base)
+    monkeypatch.undo()
+    texts = assert_reads_like(tmp_path, composed, builder.render(parts, dated, Cover())[1].data)
+    # The cover, then one render per dated part, of its dated pages only: none of them
+    # holds the call box or the sources, which are the same for every start date.
+    assert [cover.alone for cover, _ in renders] == [True] + [False] * (len(renders) - 1)
+    assert [cover.segment for cover, _ in renders[1:]] == [
+        (n, n + 1) for n, part in enumerate(parts) if part.kind.dated]
+    for cover, pages in renders[1:]:
+        assert cover.dated_only
+        for text in texts[cover.first_page - 1:cover.first_page - 1 + pages]:
+            assert "Where this information comes from" not in text
+            assert "Call your care team right away" not in text
+    assert "December 7, 2026" in " ".join(texts)
+
+
+def test_dated_pages_that_do_not_line_up_are_rendered_as_whole_parts(
+        builder, options, monkeypatch, tmp_path):
+    """When a part's dated pages are not as many as the base's (here: the base's are
+    made to look longer), compose renders the whole dated parts instead, as before."""
+    import handouts.compose
+
+    parts = builder.plan(["calendar", "diary", "questions"], "ceritinib")
+    base = render_base(builder, parts, options)
+    real = handouts.compose._marks
+    monkeypatch.setattr(handouts.compose, "_marks", lambda part, number, options: (
+        real(part, number, options)[0], f"part-{number}-{part.slug}-sources"))
+    renders = counted_renders(builder, monkeypatch)
+    _, composed, pages = compose(builder, parts, options, base)
+    monkeypatch.undo()
+    assert [(c.segment, c.dated_only) for c, _ in renders] == [
+        (None, False), ((0, 1), True), ((0, 2), False)]
+    whole = builder.render(parts, options, Cover())[1]
+    assert pages == whole.pages
+    assert_reads_like(tmp_path, composed, whole.data)
+
+
+@pytest.mark.parametrize("kinds, drug, profile_name, weeks", [
+    # Alectinib's dated grid (two doses a day, and a row more: day 1 is a Monday) pushes
+    # the missed-dose box onto the call box's page: the calendar takes as many pages,
+    # but its outline entry for the box would point a page early; rendered whole.
+    (["calendar", "diary"], "alectinib", "standard", None),
+    # Crizotinib's 12 dated weeks leave room for the missed-dose box under them: the
+    # packet is a page shorter, and rendered whole.
+    (["calendar"], "crizotinib", "large-print", 12),
+])
+def test_dated_pages_that_do_not_line_up_fall_back(
+        builder, options, monkeypatch, tmp_path, kinds, drug, profile_name, weeks):
+    from handouts.options import paper, profile
+
+    a4 = replace(options, paper=paper("a4"), profile=profile(profile_name),
+                 schedule=Schedule(date(2026, 12, 7), weeks=weeks),
+                 clinic=None if profile_name == "large-print" else options.clinic)
+    parts = builder.plan(kinds, drug)
+    base = render_base(builder, parts, a4)
+    renders = counted_renders(builder, monkeypatch)
+    _, composed, pages = compose(builder, parts, a4, base)
+    monkeypatch.undo()
+    assert renders[1][0].dated_only and not renders[-1][0].dated_only
+    whole = builder.render(parts, a4, Cover())[1]
+    assert pages == whole.pages
+    assert_reads_like(tmp_path, composed, whole.data)

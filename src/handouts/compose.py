@@ -9,8 +9,9 @@ PDF is made from:
   handout in standard print), then a page break), no
   personal data and no start date. It is the same for everyone with the same inputs
   (kinds, drug, paper, profile, clinic, content, templates), so callers cache it by those;
-- given a start date, each calendar or diary again, dated, alone but numbered as in the
-  whole PDF (it replaces the undated pages when it takes as many);
+- given a start date, each calendar's or diary's pages that show it, again, dated, alone
+  but numbered as in the whole PDF (they replace the undated pages when they take as
+  many; else the whole calendar or diary is rendered again in the undated one's place);
 - the **cover**: that first page alone, with the person's details, told the base's page
   count and where each part starts (it cannot count pages it does not hold);
 
@@ -130,8 +131,9 @@ def compose(builder: Builder, parts: list[Part], options: Options, base: bytes
             ) -> tuple[str, bytes, int]:
     """(title, PDF bytes, pages) for one person: `base` (from render_base with the same
     parts and options) with this person's cover as its first page and, given a start
-    date, the dated calendar and diary in place of the undated ones. When a dated part
-    does not take the same pages as its undated self, the PDF is rendered whole."""
+    date, the dated calendar's and diary's pages that show it in place of the undated
+    ones (or, when those do not line up, the whole dated parts). When a dated part does
+    not take the same pages as its undated self, the PDF is rendered whole."""
     from .join import replace_pages
 
     pages, starts = _layout(base, parts)
@@ -141,25 +143,91 @@ def compose(builder: Builder, parts: list[Part], options: Options, base: bytes
                                                             starts=starts))
         if cover.pages != 1:
             raise ValueError(f"a cover must be one page, not {cover.pages}")
-        patches = []
-        for first, stop in _dated_runs(parts) if options.schedule.start else []:
-            # Side by side (a calendar, then a diary), dated parts are one render: a
-            # WeasyPrint document's fixed cost is about a third of a 4-page calendar's.
-            segment = Cover(pages=pages, segment=(first, stop), first_page=starts[first])
-            dated = builder.render(parts, options, segment)[1]
-            end = starts[stop] if stop < len(parts) else pages + 1
-            if (dated.pages != end - starts[first] or _layout(dated.data, parts[first:stop],
-                                                              first)[1]
-                    != tuple(start - starts[first] + 1 for start in starts[first:stop])):
-                raise ValueError("a dated part takes other pages than its undated self")
-            patches.append((dated.data, starts[first] - 1))
-        patches.append((cover.data, 0))
-        return title, replace_pages(base, patches, cover=True), pages
+        composed = None
+        if options.schedule.start:
+            try:
+                # Only the pages that show the date; the rest are the base's.
+                composed = replace_pages(base, [*_dated_pages(builder, parts, options, base,
+                                                              pages), (cover.data, 0)],
+                                         cover=True)
+            except ValueError:
+                # Its dated pages are not as many, or not where, as the undated ones:
+                # each run of dated parts whole (as numbered in the base), if that fits.
+                composed = replace_pages(base, [*_dated_segments(builder, parts, options,
+                                                                 base, pages, starts),
+                                                (cover.data, 0)], cover=True)
+        return title, composed or replace_pages(base, [(cover.data, 0)], cover=True), pages
     except ValueError:
         # The cover did not fit one page (a clinic's long address in large print, say),
         # or a dated part's length differs: the same PDF, rendered whole.
         title, whole = builder.render(parts, options, Cover())
         return title, whole.data, whole.pages
+
+
+def _dated_pages(builder: Builder, parts: list[Part], options: Options, base: bytes,
+                 pages: int) -> list[tuple[bytes, int]]:
+    """(patch, 0-based start) for each dated part: its pages that show the start date
+    (Cover.dated_only: a calendar from its guide, under its masthead, to its
+    missed-dose box; a diary's week tables), rendered alone and numbered as in the base.
+    They must be as many as the base's from the first mark (_marks) to the part's first
+    undated page, and each named destination on them on the same page as in the base;
+    else ValueError.
+
+    One render per part, numbered from its own first page: one render of both would
+    have to jump its page numbers between them (page groups), and was measured no
+    faster (a letter calendar's and diary's dated pages: 240 ms in one, 249 in two)."""
+    patches = []
+    for number, part in enumerate(parts, 1):
+        if not part.kind.dated:
+            continue
+        marks, stop = _marks(part, number, options)
+        _, at = _pages_at(base, [*marks, stop])
+        first = at[0]
+        # The base's first undated page must hold no dated content (the calendar's call
+        # box does not share the missed-dose box's page). Then the dated one's does not
+        # either: a dated grid is at least as tall, so what did not fit under the
+        # undated one does not fit under it.
+        if at[-1] == at[-2]:
+            raise ValueError(f"{part.slug}'s first undated page has dated content")
+        dated = builder.render(parts, options, Cover(
+            pages=pages, segment=(number - 1, number), first_page=first, dated_only=True))[1]
+        if (dated.pages != at[-1] - first
+                # Its own anchor is on its masthead's page, which the patch may not hold.
+                or not _lines_up(dated.data, base, first, f"part-{number}-{part.slug}")):
+            raise ValueError(f"{part.slug}'s dated pages do not line up with the base's")
+        patches.append((dated.data, first - 1))
+    return patches
+
+
+def _marks(part: Part, number: int, options: Options) -> tuple[list[str], str]:
+    """The named destinations on a dated part's dated pages, first one first, and the
+    one that starts its first undated page: the calendar's call box (when it does not
+    fit under the missed-dose box), the diary's end matter (handout.css starts it on a
+    page of its own)."""
+    anchor = f"part-{number}-{part.slug}"
+    if part.kind.name == "calendar":
+        return [f"{anchor}-use", f"{anchor}-missed"], f"{anchor}-call"
+    weeks = options.schedule.weeks or part.kind.default_weeks  # a table each (grids.py)
+    return [f"{anchor}-week-{week}" for week in range(1, weeks + 1)], f"{anchor}-sources"
+
+
+def _dated_segments(builder: Builder, parts: list[Part], options: Options, base: bytes,
+                    pages: int, starts: tuple[int, ...]) -> list[tuple[bytes, int]]:
+    """(patch, 0-based start) for each run of side-by-side dated parts, rendered whole
+    as numbered in the base; ValueError if one takes other pages than its undated self,
+    or has a heading or anchor on another page (the base's outline would point amiss)."""
+    patches = []
+    for first, stop in _dated_runs(parts):
+        # Side by side (a calendar, then a diary), dated parts are one render: a
+        # WeasyPrint document's fixed cost is about a third of a 4-page calendar's.
+        segment = Cover(pages=pages, segment=(first, stop), first_page=starts[first])
+        dated = builder.render(parts, options, segment)[1]
+        end = starts[stop] if stop < len(parts) else pages + 1
+        if dated.pages != end - starts[first] or not _lines_up(dated.data, base,
+                                                                starts[first]):
+            raise ValueError("a dated part takes other pages than its undated self")
+        patches.append((dated.data, starts[first] - 1))
+    return patches
 
 
 def _dated_runs(parts: list[Part]) -> list[tuple[int, int]]:
@@ -179,12 +247,35 @@ def _layout(pdf_data: bytes, parts: list[Part], skip: int = 0
     """A PDF's page count and each part's first page in it, from their named
     destinations (each part's <article> is anchored `part-N-slug`, N counting from 1 in
     the whole PDF: `skip` parts come before these)."""
+    return _pages_at(pdf_data, [f"part-{n}-{part.slug}"
+                                for n, part in enumerate(parts, skip + 1)])
+
+
+def _lines_up(patch: bytes, base: bytes, first: int, skip: str = "") -> bool:
+    """Whether each of the patch's named destinations (its parts' headings, tables and
+    anchors) is on the page it will replace, the base's `first` on: the base keeps its
+    own destinations and outline, which must then still be right. `skip` is one not
+    to check."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(patch)) as pdf:
+        tree = pdf.Root.get(pikepdf.Name.Names, {}).get(pikepdf.Name.Dests)
+        names = [str(name) for name in pikepdf.NameTree(tree) if str(name) != skip
+                 ] if tree else []
+    _, at = _pages_at(patch, names)
+    return _pages_at(base, names)[1] == tuple(n + first - 1 for n in at)
+
+
+def _pages_at(pdf_data: bytes, names: list[str]) -> tuple[int, tuple[int, ...]]:
+    """A PDF's page count and the page (from 1) of each named destination; ValueError
+    when one is missing."""
     import pikepdf
 
     with pikepdf.open(io.BytesIO(pdf_data)) as pdf:
         numbers = {page.objgen: n for n, page in enumerate(pdf.pages, 1)}
-        names = pdf.Root.get(pikepdf.Name.Names, {}).get(pikepdf.Name.Dests)
-        dests = {str(k): v for k, v in pikepdf.NameTree(names).items()} if names else {}
-        starts = tuple(numbers[dests[f"part-{n}-{part.slug}"][0].objgen]
-                       for n, part in enumerate(parts, skip + 1))
-        return len(pdf.pages), starts
+        tree = pdf.Root.get(pikepdf.Name.Names, {}).get(pikepdf.Name.Dests)
+        dests = {str(k): v for k, v in pikepdf.NameTree(tree).items()} if tree else {}
+        try:
+            return len(pdf.pages), tuple(numbers[dests[name][0].objgen] for name in names)
+        except KeyError as missing:
+            raise ValueError(f"no destination {missing} in the PDF") from None

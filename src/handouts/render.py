@@ -72,6 +72,10 @@ class Renderer:
             i18n.css_page_of(*args, **kw))
         self.env.globals["css_contents_page"] = lambda *args: jinja2.utils.markupsafe.Markup(
             i18n.css_contents_page(*args))
+        # Text (a title, a macro's words: unescaped first) as a quoted CSS string.
+        self.env.filters["css_string"] = lambda text: jinja2.utils.markupsafe.Markup(
+            i18n.css_string(jinja2.utils.markupsafe.Markup(text).unescape()
+                            if isinstance(text, jinja2.utils.markupsafe.Markup) else str(text)))
         self.env.filters["left_column_count"] = left_column_count
         self.env.globals["asset"] = self.asset_url
         self.env.globals["online"] = online
