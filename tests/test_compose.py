@@ -517,10 +517,11 @@ def test_dated_pages_that_do_not_line_up_are_rendered_as_whole_parts(
 @pytest.mark.parametrize("kinds, drug, profile_name, weeks", [
     # Alectinib's dated grid (two doses a day, and a row more: day 1 is a Monday) pushes
     # the missed-dose box onto the call box's page: the calendar takes as many pages,
-    # but its outline entry for the box would point a page early; rendered whole.
-    (["calendar", "diary"], "alectinib", "standard", None),
+    # but its outline entry for the box would point a page early. A packet: joined again
+    # from its parts, the dated ones rendered for this date, the others shared.
+    (["calendar", "diary", "questions"], "alectinib", "standard", None),
     # Crizotinib's 12 dated weeks leave room for the missed-dose box under them: the
-    # packet is a page shorter, and rendered whole.
+    # handout is a page shorter; a single handout is rendered whole.
     (["calendar"], "crizotinib", "large-print", 12),
 ])
 def test_dated_pages_that_do_not_line_up_fall_back(
@@ -530,12 +531,43 @@ def test_dated_pages_that_do_not_line_up_fall_back(
     a4 = replace(options, paper=paper("a4"), profile=profile(profile_name),
                  schedule=Schedule(date(2026, 12, 7), weeks=weeks),
                  clinic=None if profile_name == "large-print" else options.clinic)
+    from handouts.partcache import MemoryCache
+
     parts = builder.plan(kinds, drug)
-    base = render_base(builder, parts, a4)
+    cache = MemoryCache()  # as a pack's folder of parts
+    base = render_base(builder, parts, a4, cache)
     renders = counted_renders(builder, monkeypatch)
-    _, composed, pages = compose(builder, parts, a4, base)
+    _, composed, pages = compose(builder, parts, a4, base, cache)
     monkeypatch.undo()
     assert renders[1][0].dated_only and not renders[-1][0].dated_only
+    rendered_whole = [cover for cover, _ in renders if cover == Cover()]
+    if len(parts) > 1:
+        assert not rendered_whole
+        # Only the dated parts again (the questions come from the cache), then the cover.
+        assert [c.part for c, _ in renders if c.part] == [
+            n for n, part in enumerate(parts, 1) if part.kind.dated]
+        for n, data in enumerate(cache.parts.values()):  # a start date is the patient's
+            (tmp_path / f"part-{n}.pdf").write_bytes(data)
+            assert "December 7" not in pdf_text(tmp_path / f"part-{n}.pdf")
+    else:
+        assert rendered_whole
     whole = builder.render(parts, a4, Cover())[1]
+    assert pages == whole.pages
+    assert_reads_like(tmp_path, composed, whole.data)
+
+
+@pytest.mark.parametrize("start", [None, date(2026, 12, 7)])
+def test_a_shared_render_whose_blank_cover_takes_two_pages_is_not_composed(
+        builder, tmp_path, start):
+    """Large print without a clinic: the diary's masthead, write-in fields and contents
+    take two pages blank, one with names. Composing would keep the blank cover's second
+    page behind the person's cover (17 pages, not 16)."""
+    from handouts.options import profile
+
+    options = Options(profile=profile("large-print"), schedule=Schedule(start),
+                      personal=Personal("Ana Diaz", "Dr. Lee", date(2026, 12, 1)))
+    parts = builder.plan(["diary", "calendar"], "brigatinib")
+    _, composed, pages = compose(builder, parts, options, render_base(builder, parts, options))
+    whole = builder.render(parts, options, Cover())[1]
     assert pages == whole.pages
     assert_reads_like(tmp_path, composed, whole.data)

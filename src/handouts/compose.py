@@ -25,6 +25,7 @@ not composable (see `composable`): render it whole.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -70,7 +71,7 @@ def render_base(builder: Builder, parts: list[Part], options: Options,
             # across the cover's edge (join.replace_pages): the same PDF, rendered whole.
             joined = None
         if joined is not None:
-            return joined
+            return joined[1]
     return builder.render(parts, options, Cover())[1].data
 
 
@@ -91,35 +92,51 @@ def part_key(builder: Builder, part: Part, cover: Cover, options: Options, salt:
 
 
 def _joined(builder: Builder, parts: list[Part], options: Options, cache: PartCache,
-            salt: str) -> bytes | None:
-    """The packet joined from its parts; None when its cover does not fit one page (the
-    caller renders it whole, as compose would have to)."""
+            salt: str, cover_options: Options | None = None
+            ) -> tuple[str, bytes, int] | None:
+    """(title, PDF, pages) of the packet joined from its parts; None when its cover does
+    not fit one page (the caller renders it whole, as compose would have to).
+
+    `options` hold nothing personal. Given a start date, the dated parts are rendered
+    with it for this PDF alone, never kept: only the undated parts are shared. The cover
+    is rendered with `cover_options` (default: `options`), a person's."""
     import pikepdf
 
     from .join import assemble
     from .stamp import page_names, render_sheet, sheet_key
 
+    assert options.personal == Personal()
     # After a landscape first part, the portrait parts are on the named page "tall".
     covers = [Cover(part=number, tall=parts[0].kind.dated and not part.kind.dated)
               for number, part in enumerate(parts, 1)]
-    wanted = {part_key(builder, part, cover, options, salt):
-              (lambda part=part, cover=cover: builder.render([part], options, cover)[1].data)
-              for part, cover in zip(parts, covers, strict=True)}
-    found = cache.fetch(wanted)
-    renders = [found[key] for key in wanted]
+    shared, own, order = {}, {}, []
+    for part, cover in zip(parts, covers, strict=True):
+        key = part_key(builder, part, cover, options, salt)
+
+        def make(part: Part = part, cover: Cover = cover) -> bytes:
+            return builder.render([part], options, cover)[1].data
+
+        if part.kind.dated and options.schedule.start:
+            key = f"dated-{key}"
+            own[key] = make
+        else:
+            shared[key] = make
+        order.append(key)
+    found = cache.fetch(shared) | {key: make() for key, make in own.items()}
+    renders = [found[key] for key in order]
     names: list[str] = []
     starts = []
     for data in renders:
         starts.append(len(names) + 1)
         with pikepdf.open(io.BytesIO(data)) as pdf:
             names.extend(page_names(pdf))
-    cover = builder.render(parts, options, Cover(alone=True, pages=len(names),
-                                                 starts=tuple(starts)))[1]
+    title, cover = builder.render(parts, cover_options or options, Cover(
+        alone=True, pages=len(names), starts=tuple(starts)))
     if cover.pages != 1:
         return None
     key = _sha256([salt, *sheet_key(options, tuple(names))])
     stamps = cache.fetch({key: lambda: render_sheet(builder, options, tuple(names))})[key]
-    return assemble(cover.data, renders, stamps)
+    return title, assemble(cover.data, renders, stamps), len(names)
 
 
 def _sha256(inputs: list) -> str:
@@ -127,13 +144,16 @@ def _sha256(inputs: list) -> str:
                           ).hexdigest()
 
 
-def compose(builder: Builder, parts: list[Part], options: Options, base: bytes
-            ) -> tuple[str, bytes, int]:
+def compose(builder: Builder, parts: list[Part], options: Options, base: bytes,
+            cache: PartCache | None = None, salt: str = "") -> tuple[str, bytes, int]:
     """(title, PDF bytes, pages) for one person: `base` (from render_base with the same
     parts and options) with this person's cover as its first page and, given a start
     date, the dated calendar's and diary's pages that show it in place of the undated
     ones (or, when those do not line up, the whole dated parts). When a dated part does
-    not take the same pages as its undated self, the PDF is rendered whole."""
+    not take the same pages as its undated self (a dated grid a row taller, say), a
+    packet is joined again from its parts (the undated ones from `cache`, as render_base
+    keeps them; `salt` as there) with the dated parts and the person's cover; a single
+    handout is rendered whole."""
     from .join import replace_pages
 
     pages, starts = _layout(base, parts)
@@ -143,6 +163,11 @@ def compose(builder: Builder, parts: list[Part], options: Options, base: bytes
                                                             starts=starts))
         if cover.pages != 1:
             raise ValueError(f"a cover must be one page, not {cover.pages}")
+        if _blank_cover_pages(builder, parts, options, base, pages, starts) != 1:
+            # With blank fields (write-in lines are taller than names) the base's cover
+            # took two pages: this person's one-page cover in place of its first would
+            # leave the second behind.
+            raise ValueError("the shared render's cover is not one page")
         composed = None
         if options.schedule.start:
             try:
@@ -159,9 +184,31 @@ def compose(builder: Builder, parts: list[Part], options: Options, base: bytes
         return title, composed or replace_pages(base, [(cover.data, 0)], cover=True), pages
     except ValueError:
         # The cover did not fit one page (a clinic's long address in large print, say),
-        # or a dated part's length differs: the same PDF, rendered whole.
+        # or a dated part's pages differ from its undated self's.
+        if len(parts) > 1 and options.schedule.start:
+            with contextlib.suppress(ValueError):
+                joined = _joined(builder, parts, replace(options, personal=Personal()),
+                                 cache or MemoryCache(), salt, cover_options=options)
+                if joined is not None:
+                    return joined
         title, whole = builder.render(parts, options, Cover())
         return title, whole.data, whole.pages
+
+
+_BLANK_COVERS: dict[str, int] = {}  # a base's sha256: its blank cover's page count
+
+
+def _blank_cover_pages(builder: Builder, parts: list[Part], options: Options, base: bytes,
+                       pages: int, starts: tuple[int, ...]) -> int:
+    """How many pages the base's cover takes: its blank cover rendered alone, once per
+    base and process (about 50 ms; a base serves many people)."""
+    key = hashlib.sha256(base).hexdigest()
+    if key not in _BLANK_COVERS:
+        if len(_BLANK_COVERS) >= 256:
+            _BLANK_COVERS.clear()
+        _BLANK_COVERS[key] = builder.render(parts, base_options(options), Cover(
+            alone=True, pages=pages, starts=starts))[1].pages
+    return _BLANK_COVERS[key]
 
 
 def _dated_pages(builder: Builder, parts: list[Part], options: Options, base: bytes,

@@ -432,17 +432,16 @@ def _composed(parts: list, job: Job, folder: Path, entry: dict) -> tuple[str, by
         try:
             base = cache.read_bytes() if cache.is_file() else b""
             # Written whole (write_atomic), so anything else was not written by us.
+            parts_cache, salt = FolderCache(folder / PARTS), _parts_salt(entry["inputs"])
             if not (base.startswith(b"%PDF-") and b"%%EOF" in base[-32:]):
-                base = render_base(_BUILDER, parts, job.options(),
-                                   FolderCache(folder / PARTS),
-                                   _parts_salt(entry["inputs"]))
+                base = render_base(_BUILDER, parts, job.options(), parts_cache, salt)
                 write_atomic(cache, base)
             else:
                 with contextlib.suppress(OSError):  # another user's file in a shared folder
                     os.utime(cache)  # last used now: see _prune_cache
         finally:
             _lock(lock, False)
-    return compose(_BUILDER, parts, job.options(), base)
+    return compose(_BUILDER, parts, job.options(), base, parts_cache, salt)
 
 
 def _lock(file, hold: bool) -> None:
