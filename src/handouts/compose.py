@@ -200,14 +200,22 @@ _BLANK_COVERS: dict[str, int] = {}  # a base's sha256: its blank cover's page co
 
 def _blank_cover_pages(builder: Builder, parts: list[Part], options: Options, base: bytes,
                        pages: int, starts: tuple[int, ...]) -> int:
-    """How many pages the base's cover takes: its blank cover rendered alone, once per
-    base and process (about 50 ms; a base serves many people)."""
+    """How many pages the base's cover takes. One when the base was joined from parts
+    (_joined renders its cover alone and keeps it only when it is one page); else its
+    blank cover rendered alone, once per base and process (about 50 ms)."""
+    import pikepdf
+
+    from .stamp import stamped
+
     key = hashlib.sha256(base).hexdigest()
     if key not in _BLANK_COVERS:
+        with pikepdf.open(io.BytesIO(base)) as pdf:
+            joined = stamped(pdf)
         if len(_BLANK_COVERS) >= 256:
             _BLANK_COVERS.clear()
-        _BLANK_COVERS[key] = builder.render(parts, base_options(options), Cover(
-            alone=True, pages=pages, starts=starts))[1].pages
+        _BLANK_COVERS[key] = 1 if joined else builder.render(
+            parts, base_options(options), Cover(alone=True, pages=pages, starts=starts)
+        )[1].pages
     return _BLANK_COVERS[key]
 
 

@@ -54,6 +54,12 @@ def render_sheet(builder: Builder, options: Options, pages: tuple[str, ...]) -> 
     return rendered.data
 
 
+def stamped(pdf: pikepdf.Pdf) -> bool:
+    """Whether `overlay` numbered this PDF's pages (its last page has a stamp)."""
+    xobjects = pdf.pages[-1].obj.get(Name.Resources, {}).get(Name.XObject, {})
+    return any(str(key).startswith("/Stamp") for key in xobjects.keys())
+
+
 def overlay(pdf: pikepdf.Pdf, sheet: pikepdf.Pdf, first: int = 0) -> None:
     """Draw each page of `sheet` over the same page of `pdf`, from page `first` on
     (0-based; a page before it keeps its own number: the cover is rendered with its)."""
