@@ -476,6 +476,7 @@ def test_a_dated_packet_renders_again_only_the_pages_that_show_the_date(
                     clinic=None if profile_name == "large-print" else options.clinic)
     parts = builder.plan(kinds, drug)
     base = render_base(builder, parts, dated)
+    compose(builder, parts, dated, base)  # a first person: a lone handout's base is checked
     renders = counted_renders(builder, monkeypatch)
     _, composed, _ = compose(builder, parts, dated, base)
     monkeypatch.undo()
@@ -536,6 +537,7 @@ def test_dated_pages_that_do_not_line_up_fall_back(
     parts = builder.plan(kinds, drug)
     cache = MemoryCache()  # as a pack's folder of parts
     base = render_base(builder, parts, a4, cache)
+    compose(builder, parts, a4, base, cache)  # a first person: a lone handout's base is checked
     renders = counted_renders(builder, monkeypatch)
     _, composed, pages = compose(builder, parts, a4, base, cache)
     monkeypatch.undo()
