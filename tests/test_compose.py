@@ -497,19 +497,26 @@ def test_a_dated_packet_renders_again_only_the_pages_that_show_the_date(
 def test_dated_pages_that_do_not_line_up_are_rendered_as_whole_parts(
         builder, options, monkeypatch, tmp_path):
     """When a part's dated pages are not as many as the base's (here: the base's are
-    made to look longer), compose renders the whole dated parts instead, as before."""
+    made to look longer), a packet is joined again from its parts: the dated parts whole
+    for this date, the others from the parts cache."""
     import handouts.compose
 
+    from handouts.partcache import MemoryCache
+
     parts = builder.plan(["calendar", "diary", "questions"], "ceritinib")
-    base = render_base(builder, parts, options)
+    cache = MemoryCache()
+    base = render_base(builder, parts, options, cache)
     real = handouts.compose._marks
     monkeypatch.setattr(handouts.compose, "_marks", lambda part, number, options: (
         real(part, number, options)[0], f"part-{number}-{part.slug}-sources"))
     renders = counted_renders(builder, monkeypatch)
-    _, composed, pages = compose(builder, parts, options, base)
+    _, composed, pages = compose(builder, parts, options, base, cache)
     monkeypatch.undo()
-    assert [(c.segment, c.dated_only) for c, _ in renders] == [
-        (None, False), ((0, 1), True), ((0, 2), False)]
+    # The cover; the calendar's dated pages (then found not to line up); the calendar
+    # and diary alone, dated; the cover again for the joined packet. No whole render.
+    assert [(c.alone, c.dated_only, c.part) for c, _ in renders] == [
+        (True, False, None), (False, True, None), (False, False, 1), (False, False, 2),
+        (True, False, None)]
     whole = builder.render(parts, options, Cover())[1]
     assert pages == whole.pages
     assert_reads_like(tmp_path, composed, whole.data)

@@ -176,8 +176,12 @@ def compose(builder: Builder, parts: list[Part], options: Options, base: bytes,
                                                               pages), (cover.data, 0)],
                                          cover=True)
             except ValueError:
-                # Its dated pages are not as many, or not where, as the undated ones:
-                # each run of dated parts whole (as numbered in the base), if that fits.
+                # Its dated pages are not as many, or not where, as the undated ones. A
+                # packet is joined again from its parts (below): the dated parts whole in
+                # place of the undated ones would mostly not line up either (a dated grid
+                # a row taller). A lone calendar or diary: the dated part whole, if it fits.
+                if len(parts) > 1:
+                    raise
                 composed = replace_pages(base, [*_dated_segments(builder, parts, options,
                                                                  base, pages, starts),
                                                 (cover.data, 0)], cover=True)
