@@ -193,6 +193,7 @@ def test_diary_bands_print_two_columns_of_signs_each_one_tagged_list(builder, tm
     """The bands' signs sit in two columns (handout.css .two-columns), yet each band is
     one list of items in the tagged PDF, read left column first."""
     import pikepdf
+
     from test_accessibility import structure
 
     built = build(builder, tmp_path, ["diary"], "brigatinib")

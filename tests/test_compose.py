@@ -500,7 +500,6 @@ def test_dated_pages_that_do_not_line_up_are_rendered_as_whole_parts(
     made to look longer), a packet is joined again from its parts: the dated parts whole
     for this date, the others from the parts cache."""
     import handouts.compose
-
     from handouts.partcache import MemoryCache
 
     parts = builder.plan(["calendar", "diary", "questions"], "ceritinib")

@@ -57,7 +57,7 @@ def render_sheet(builder: Builder, options: Options, pages: tuple[str, ...]) -> 
 def stamped(pdf: pikepdf.Pdf) -> bool:
     """Whether `overlay` numbered this PDF's pages (its last page has a stamp)."""
     xobjects = pdf.pages[-1].obj.get(Name.Resources, {}).get(Name.XObject, {})
-    return any(str(key).startswith("/Stamp") for key in xobjects.keys())
+    return any(str(key).startswith("/Stamp") for key in xobjects)
 
 
 def overlay(pdf: pikepdf.Pdf, sheet: pikepdf.Pdf, first: int = 0) -> None:
