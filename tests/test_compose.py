@@ -199,7 +199,9 @@ def test_clinic_days_in_their_own_folders_share_one_cache(tmp_path):
 
     from handouts.pack import CACHE_DAYS
 
-    (tmp_path / "day1.csv").write_text("name,drug\nAna Diaz,alectinib\nBo Chen,alectinib\n")
+    # Day 1's lone lorlatinib packet is composed too: the cache is for days to come.
+    (tmp_path / "day1.csv").write_text(
+        "name,drug\nAna Diaz,alectinib\nBo Chen,alectinib\nDee Ray,lorlatinib\n")
     (tmp_path / "day2.csv").write_text("name,drug,start\nCy Obi,alectinib,2026-12-14\n")
     for day in ("day1", "day2"):
         (tmp_path / f"{day}.yaml").write_text("packet: [drug-sheet, calendar]\n"
@@ -208,8 +210,8 @@ def test_clinic_days_in_their_own_folders_share_one_cache(tmp_path):
     builder = Builder()
     run_pack(load_pack(tmp_path / "day1.yaml", builder), tmp_path / "d1", workers=1,
              cache_dir=cache)
-    [shared] = cache.glob("*.pdf")
-    assert not (tmp_path / "d1" / CACHE).exists()
+    assert len(list(cache.glob("*.pdf"))) == 2 and not (tmp_path / "d1" / CACHE).exists()
+    [shared] = [path for path in cache.glob("*.pdf") if "Alectinib" in pdf_text(path)]
     made = shared.read_bytes()
     week_ago = time.time() - 7 * 86400
     os.utime(shared, (week_ago, week_ago))

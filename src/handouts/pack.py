@@ -539,8 +539,9 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
             else:
                 finish(entry)
         if todo:
-            _build(_spread(todo), _shared(todo, cache), cache, out_dir, workers,
-                   content_dir, templates_dir, finish)
+            shared = _shared(todo, cache, later=cache_dir is not None)
+            _build(_spread(todo), shared, cache, out_dir, workers, content_dir, templates_dir,
+                   finish)
     except KeyboardInterrupt:
         _close(journal, out_dir, previous | done)
         raise Interrupted(f"interrupted after {len(done)} of {len(pack.jobs)} jobs; "
@@ -578,16 +579,18 @@ def _spread(todo: list[tuple[Job, dict]]) -> list[tuple[Job, dict]]:
     return first + later
 
 
-def _shared(todo: list[tuple[Job, dict]], cache: Path) -> set[str]:
-    """The keys of shared renders worth using: needed by two jobs or more, or already
-    made (by an earlier run, or another pack sharing the folder)."""
+def _shared(todo: list[tuple[Job, dict]], cache: Path, later: bool = False) -> set[str]:
+    """The keys of shared renders worth using: needed by two jobs or more, already made
+    (by an earlier run, or another pack sharing the folder), or, with `later` (a cache
+    the caller named, for days to come), every one: a lone packet then costs its cover
+    and join once more today, and tomorrow's packet on that drug only its cover."""
     counts: dict[str, int] = {}
     for job, entry in todo:
         if job.personal:
             key = base_key(entry["inputs"])
             counts[key] = counts.get(key, 0) + 1
     return {key for key, count in counts.items()
-            if count > 1 or (cache / f"{key}.pdf").is_file()}
+            if later or count > 1 or (cache / f"{key}.pdf").is_file()}
 
 
 def _build(todo: list[tuple[Job, dict]], shared: set[str], cache: Path, out_dir: Path,
