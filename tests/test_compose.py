@@ -191,10 +191,18 @@ def test_patients_on_one_drug_share_a_render_whatever_their_start_dates(tmp_path
     assert "December 7" not in undated and "Bo Chen" in undated
 
 
+def last_used(path: Path, days_ago: float) -> None:
+    """Set a cached file's time of last use (its mtime: see FolderCache.prune)."""
+    import os
+    import time
+
+    then = time.time() - days_ago * 86400
+    os.utime(path, (then, then))
+
+
 def test_clinic_days_in_their_own_folders_share_one_cache(tmp_path):
     """--cache: a later day's packs reuse the shared renders of earlier days, even for a
     drug only one patient needs that day; renders unused for CACHE_DAYS go, others stay."""
-    import os
     import time
 
     from handouts.pack import CACHE_DAYS
@@ -213,13 +221,13 @@ def test_clinic_days_in_their_own_folders_share_one_cache(tmp_path):
     assert len(list(cache.glob("*.pdf"))) == 2 and not (tmp_path / "d1" / CACHE).exists()
     [shared] = [path for path in cache.glob("*.pdf") if "Alectinib" in pdf_text(path)]
     made = shared.read_bytes()
-    week_ago = time.time() - 7 * 86400
-    os.utime(shared, (week_ago, week_ago))
+    last_used(shared, days_ago=7)
     old, recent = cache / f"{'a' * 64}.pdf", cache / f"{'b' * 64}.pdf"
-    for path, days in ((old, CACHE_DAYS + 1), (recent, CACHE_DAYS - 1)):
+    theirs = cache / "clinic-notes.pdf"  # not ours to remove, however old
+    for path, days in ((old, CACHE_DAYS + 1), (recent, CACHE_DAYS - 1),
+                       (theirs, CACHE_DAYS + 1)):
         path.write_bytes(made)
-        then = time.time() - days * 86400
-        os.utime(path, (then, then))
+        last_used(path, days_ago=days)
 
     result = run_pack(load_pack(tmp_path / "day2.yaml", builder), tmp_path / "d2",
                       workers=1, cache_dir=cache)
@@ -229,6 +237,7 @@ def test_clinic_days_in_their_own_folders_share_one_cache(tmp_path):
     text = pdf_text(tmp_path / "d2" / "packet-cy-obi.pdf")
     assert "Cy Obi" in text and "The calendar starts on December 14, 2026" in text
     assert "Ana Diaz" not in text and not old.exists() and recent.exists()
+    assert theirs.exists()
 
 
 def test_a_content_change_invalidates_exactly_the_shared_renders_that_use_it(
@@ -382,9 +391,6 @@ def test_a_packet_that_starts_landscape_lays_its_portrait_parts_out_as_one_rende
 
 def test_an_edit_renders_only_its_own_parts_and_old_parts_go_after_cache_days(
         tmp_path, content_copy):
-    import os
-    import time
-
     from handouts.pack import CACHE_DAYS
 
     (tmp_path / "patients.csv").write_text(
@@ -414,8 +420,7 @@ def test_an_edit_renders_only_its_own_parts_and_old_parts_go_after_cache_days(
     [new_sheet] = [name for name, text in second.items()
                    if "Lorlatinib" in text and name != old_sheet]
     assert old_sheet in second
-    then = time.time() - (CACHE_DAYS + 1) * 86400
-    os.utime(out / CACHE / PARTS / old_sheet, (then, then))
+    last_used(out / CACHE / PARTS / old_sheet, days_ago=CACHE_DAYS + 1)
     third = run()
     assert old_sheet not in third and new_sheet in third and questions in third
 

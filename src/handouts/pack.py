@@ -10,12 +10,10 @@ Bookkeeping is an append-only journal (see manifest.py).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
 import os
-import re
 import signal
 import threading
 import time
@@ -426,47 +424,20 @@ def _composed(parts: list, job: Job, folder: Path, entry: dict) -> tuple[str, by
     from .compose import compose, render_base
 
     assert _BUILDER is not None
-    cache = folder / f"{base_key(entry['inputs'])}.pdf"
-    with open(cache.with_suffix(".lock"), "w") as lock:
-        _lock(lock, True)
-        try:
-            base = cache.read_bytes() if cache.is_file() else b""
-            # Written whole (write_atomic), so anything else was not written by us.
-            parts_cache, salt = FolderCache(folder / PARTS), _parts_salt(entry["inputs"])
-            if not (base.startswith(b"%PDF-") and b"%%EOF" in base[-32:]):
-                base = render_base(_BUILDER, parts, job.options(), parts_cache, salt)
-                write_atomic(cache, base)
-            else:
-                with contextlib.suppress(OSError):  # another user's file in a shared folder
-                    os.utime(cache)  # last used now: see _prune_cache
-        finally:
-            _lock(lock, False)
+    parts_cache, salt = FolderCache(folder / PARTS), _parts_salt(entry["inputs"])
+    key = base_key(entry["inputs"])
+    base = FolderCache(folder).fetch({key: lambda: render_base(
+        _BUILDER, parts, job.options(), parts_cache, salt)})[key]
     return compose(_BUILDER, parts, job.options(), base, parts_cache, salt)
 
 
-def _lock(file, hold: bool) -> None:
-    """An advisory lock where the system has one (POSIX); elsewhere two workers may now
-    and then render the same shared render, which costs time, not correctness."""
-    try:
-        import fcntl
-    except ImportError:
-        return
-    fcntl.flock(file, fcntl.LOCK_EX if hold else fcntl.LOCK_UN)
-
-
-def _prune_cache(folder: Path, keep: set[str], days: float = 0) -> None:
-    """Remove shared renders (and their lock files) that no job of this run uses and no
-    pack has used for `days` (0: every one not kept). Unused is not stale: a clinic's
-    next day, or another pack sharing the folder, may need the drug nobody needed today;
-    a render whose content changed is never used again and goes after `days`."""
-    cutoff = time.time() - days * 86400
-    for path in [*folder.glob("*.pdf"), *folder.glob("*.lock")] if folder.is_dir() else []:
-        if path.stem not in keep and re.fullmatch(r"[0-9a-f]{64}", path.stem):
-            try:
-                if days == 0 or path.stat().st_mtime < cutoff:
-                    path.unlink(missing_ok=True)
-            except OSError:  # gone already (another pack pruning the same folder)
-                pass
+def _prune_cache(folder: Path, days: float) -> None:
+    """Remove the shared renders and parts no pack has used for `days` (0: all). Unused
+    today is not stale: a clinic's next day, or another pack sharing the folder, may need
+    the drug nobody needed today; a render whose content changed is never used again."""
+    since = time.time() - days * 86400 if days else float("inf")
+    for cache in (FolderCache(folder), FolderCache(folder / PARTS)):
+        cache.prune(since)
 
 
 @dataclass
@@ -513,8 +484,7 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
     make_folder(out_dir)
     remove_stale_parts(out_dir)  # from a run that was killed outright
     if force:  # rebuild everything: the shared renders too (a new WeasyPrint, say)
-        _prune_cache(cache, set())
-        FolderCache(cache / PARTS).clear()
+        _prune_cache(cache, 0)
     previous = read_manifest(out_dir)
     planner = Planner(builder or Builder(content_dir, templates_dir))
     result = PackResult()
@@ -562,9 +532,7 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
         result.failed += 1
     journal.close()
     write_manifest(out_dir, result.entries)
-    _prune_cache(cache, {base_key(e["inputs"]) for e in result.entries if "inputs" in e},
-                 CACHE_DAYS)
-    FolderCache(cache / PARTS).prune(time.time() - CACHE_DAYS * 86400)
+    _prune_cache(cache, CACHE_DAYS)
     return result
 
 

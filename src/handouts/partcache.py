@@ -1,6 +1,8 @@
 """Where compose.render_base keeps the parts it renders (a FAQ, a drug sheet, a stamp sheet
 of page numbers) so that packets of different drugs share them.
 
+Packs keep their shared renders (a whole packet, without names) in a FolderCache too.
+
 A cache answers one question, `fetch(wanted)`: the bytes for each key, made by the key's
 function when it has none. One call for all of a packet's parts, rather than get and put,
 lets a cache shared by processes decide the order: a part another process is rendering
@@ -13,6 +15,7 @@ personal fields or a start date, and the keys are hashes of non-personal inputs.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -20,6 +23,7 @@ from typing import Protocol
 from .files import write_atomic
 
 Wanted = dict[str, Callable[[], bytes]]
+KEY = re.compile(r"[0-9a-f]{64}")  # the keys callers give: sha256 hex digests
 
 
 class PartCache(Protocol):
@@ -59,20 +63,19 @@ class FolderCache:
             self._make(key, wanted[key], found, wait=True)
         return {key: found[key] for key in wanted}
 
-    def clear(self) -> None:
-        """Forget every part (pack --force: a new WeasyPrint, say, draws them anew)."""
-        self.prune(float("inf"))
-
     def prune(self, since: float) -> None:
-        """Forget the parts neither made nor read since `since` (a time.time()): a pack
-        calls it after a run that made shared renders, which read every part they use,
-        so the parts of old content and templates do not pile up."""
+        """Forget what was neither made nor read since `since` (a time.time(); reading
+        touches a file), so that renders of old content and templates do not pile up.
+        Only files named as this cache names them (a sha256 key): a folder given with
+        --cache may hold other files."""
         for path in self.folder.glob("*.pdf") if self.folder.is_dir() else []:
+            if not KEY.fullmatch(path.stem):
+                continue
             try:
                 if path.stat().st_mtime < since:
                     path.unlink()
                     path.with_suffix(".lock").unlink(missing_ok=True)
-            except OSError:
+            except OSError:  # gone already (another pack pruning the same folder)
                 continue
 
     def _read(self, key: str) -> bytes:
