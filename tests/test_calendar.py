@@ -50,17 +50,33 @@ def tick_boxes(path) -> int:
                    if abs(r["width"] - BOX) < 1.5 and abs(r["height"] - BOX) < 1.5)
 
 
-def test_dated_calendar_puts_each_date_under_its_weekday(builder, tmp_path):
+def test_dated_calendar_rows_are_treatment_weeks_under_their_weekdays(builder, tmp_path):
+    """Week 1 is days 1-7 whatever weekday day 1 is (a Tuesday here): no blank cells, and
+    the columns are headed with the weekdays from day 1's."""
     built = build(builder, tmp_path, ["calendar"], "ensartinib", start="2026-12-01", weeks=3)
     cells = calendar_cells(built.path)
     assert [day_number(text) for _, text in cells] == list(range(1, 22))
     for column, text in cells:
         when = date(2026, 12, 1) + timedelta(days=day_number(text) - 1)
         assert text.startswith(f"{when:%b} {when.day}\n"), text
-        assert column == (when.weekday() + 1) % 7, (text, column)  # Sunday first
+        assert column == (day_number(text) - 1) % 7, (text, column)
     text = pdf_text(built.path)
     assert "December 1, 2026 to December 21, 2026" in text
-    assert "Sunday Monday Tuesday Wednesday Thursday Friday Saturday" in text
+    assert "Tuesday Wednesday Thursday Friday Saturday Sunday Monday" in text
+
+
+def test_a_dated_grid_takes_the_pages_of_its_undated_self(builder, tmp_path):
+    """Same rows and header height dated or not, so compose.py can replace only the dated
+    pages of a shared render: the missed-dose box lands on the same page either way."""
+    for drug in ("alectinib", "crizotinib", "lorlatinib"):
+        texts = []
+        for start in (None, "2026-12-05"):  # a Saturday: a Sunday-first grid had 5 rows
+            built = build(builder, tmp_path, ["calendar"], drug, f"{drug}-{start}.pdf",
+                          start=start)
+            with pdfplumber.open(built.path) as pdf:
+                texts.append([("If you miss a dose" in (page.extract_text() or ""))
+                              for page in pdf.pages])
+        assert texts[0] == texts[1], (drug, texts)
 
 
 @pytest.mark.parametrize("drug, per_day, labels", [

@@ -187,7 +187,7 @@ def test_patients_on_one_drug_share_a_render_whatever_their_start_dates(tmp_path
     [shared] = (out / CACHE).glob("*.pdf")
     assert "December 7, 2026" not in pdf_text(shared)
     dated, undated = pdf_text(out / "packet-ana-diaz.pdf"), pdf_text(out / "packet-bo-chen.pdf")
-    assert "The calendar starts on December 7, 2026" in dated and "Ana Diaz" in dated
+    assert "calendar, December 7, 2026 to" in dated and "Ana Diaz" in dated
     assert "December 7" not in undated and "Bo Chen" in undated
 
 
@@ -235,7 +235,7 @@ def test_clinic_days_in_their_own_folders_share_one_cache(tmp_path):
     # Day 2 composed its one packet from day 1's render (used now, so kept the longest).
     assert shared.read_bytes() == made and shared.stat().st_mtime > time.time() - 600
     text = pdf_text(tmp_path / "d2" / "packet-cy-obi.pdf")
-    assert "Cy Obi" in text and "The calendar starts on December 14, 2026" in text
+    assert "Cy Obi" in text and "calendar, December 14, 2026 to" in text
     assert "Ana Diaz" not in text and not old.exists() and recent.exists()
     assert theirs.exists()
 
@@ -282,7 +282,7 @@ def test_the_web_composes_a_personalised_download_from_its_shared_render(tmp_pat
             "patient": "Ana Diaz"})
         (tmp_path / "c.pdf").write_bytes(calendar.data)
         text = pdf_text(tmp_path / "c.pdf")
-        assert "Ana Diaz" in text and "The calendar starts on December 7, 2026" in text
+        assert "Ana Diaz" in text and "calendar, December 7, 2026 to" in text
     finally:
         app.extensions["handouts"].close()
 
@@ -513,14 +513,18 @@ def test_dated_pages_that_do_not_line_up_are_rendered_as_whole_parts(
     cache = MemoryCache()
     base = render_base(builder, parts, options, cache)
     real = handouts.compose._marks
-    monkeypatch.setattr(handouts.compose, "_marks", lambda part, number, options: (
-        real(part, number, options)[0], f"part-{number}-{part.slug}-sources"))
+
+    def marks(part, number, options, base):
+        found, _, only = real(part, number, options, base)
+        return found, f"part-{number}-{part.slug}-sources", only
+
+    monkeypatch.setattr(handouts.compose, "_marks", marks)
     renders = counted_renders(builder, monkeypatch)
     _, composed, pages = compose(builder, parts, options, base, cache)
     monkeypatch.undo()
     # The cover; the calendar's dated pages (then found not to line up); the calendar
     # and diary alone, dated; the cover again for the joined packet. No whole render.
-    assert [(c.alone, c.dated_only, c.part) for c, _ in renders] == [
+    assert [(c.alone, bool(c.dated_only), c.part) for c, _ in renders] == [
         (True, False, None), (False, True, None), (False, False, 1), (False, False, 2),
         (True, False, None)]
     whole = builder.render(parts, options, Cover())[1]
@@ -529,17 +533,16 @@ def test_dated_pages_that_do_not_line_up_are_rendered_as_whole_parts(
 
 
 @pytest.mark.parametrize("kinds, drug, profile_name, weeks", [
-    # Alectinib's dated grid (two doses a day, and a row more: day 1 is a Monday) pushes
-    # the missed-dose box onto the call box's page: the calendar takes as many pages,
-    # but its outline entry for the box would point a page early. A packet: joined again
-    # from its parts, the dated ones rendered for this date, the others shared.
+    # A packet: joined again from its parts, the dated ones rendered for this date, the
+    # others shared.
     (["calendar", "diary", "questions"], "alectinib", "standard", None),
-    # Crizotinib's 12 dated weeks leave room for the missed-dose box under them: the
-    # handout is a page shorter; a single handout is rendered whole.
+    # A single handout is rendered whole.
     (["calendar"], "crizotinib", "large-print", 12),
 ])
 def test_dated_pages_that_do_not_line_up_fall_back(
         builder, options, monkeypatch, tmp_path, kinds, drug, profile_name, weeks):
+    """Dated pages laid out unlike the undated ones (a dated grid a row taller, as a
+    Sunday-first grid was, or a template override's) are found out and not used."""
     from handouts.options import paper, profile
 
     a4 = replace(options, paper=paper("a4"), profile=profile(profile_name),
@@ -551,6 +554,9 @@ def test_dated_pages_that_do_not_line_up_fall_back(
     cache = MemoryCache()  # as a pack's folder of parts
     base = render_base(builder, parts, a4, cache)
     compose(builder, parts, a4, base, cache)  # a first person: a lone handout's base is checked
+    import handouts.compose
+
+    monkeypatch.setattr(handouts.compose, "_lines_up", lambda *args: False)
     renders = counted_renders(builder, monkeypatch)
     _, composed, pages = compose(builder, parts, a4, base, cache)
     monkeypatch.undo()

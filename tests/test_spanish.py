@@ -148,7 +148,7 @@ def test_no_english_interface_text_on_a_spanish_page(built_es, combined_es, es_b
 def test_a_dated_spanish_calendar_reads_in_spanish(combined_es):
     text = pdf_text(combined_es["standard"])
     assert "Tome brigatinib una vez al día. Marque una casilla cada vez" in text
-    assert "El calendario empieza el 1 de diciembre de 2026 (día 1)" in text
+    assert "Calendario de Brigatinib, del 1 de diciembre de 2026 al" in text
     assert "Domingo" in text and "Sábado" in text
     assert "180 mg desde el día 8" in text
 

@@ -226,11 +226,12 @@ def _blank_cover_pages(builder: Builder, parts: list[Part], options: Options, ba
 def _dated_pages(builder: Builder, parts: list[Part], options: Options, base: bytes,
                  pages: int) -> list[tuple[bytes, int]]:
     """(patch, 0-based start) for each dated part: its pages that show the start date
-    (Cover.dated_only: a calendar from its guide, under its masthead, to its
-    missed-dose box; a diary's week tables), rendered alone and numbered as in the base.
+    (Cover.dated_only: a calendar's grid, with its missed-dose box when that shares the
+    grid's last page; a diary's week tables), rendered alone and numbered as in the base.
     They must be as many as the base's from the first mark (_marks) to the part's first
     undated page, and each named destination on them on the same page as in the base;
-    else ValueError.
+    else ValueError. (A dated grid has the rows, and the header's height, of its undated
+    self: see grids._weeks and handout.css.)
 
     One render per part, numbered from its own first page: one render of both would
     have to jump its page numbers between them (page groups), and was measured no
@@ -239,35 +240,43 @@ def _dated_pages(builder: Builder, parts: list[Part], options: Options, base: by
     for number, part in enumerate(parts, 1):
         if not part.kind.dated:
             continue
-        marks, stop = _marks(part, number, options)
+        marks, stop, only = _marks(part, number, options, base)
         _, at = _pages_at(base, [*marks, stop])
         first = at[0]
         # The base's first undated page must hold no dated content (the calendar's call
         # box does not share the missed-dose box's page). Then the dated one's does not
-        # either: a dated grid is at least as tall, so what did not fit under the
-        # undated one does not fit under it.
+        # either: the dated pages are laid out as the undated ones.
         if at[-1] == at[-2]:
             raise ValueError(f"{part.slug}'s first undated page has dated content")
         dated = builder.render(parts, options, Cover(
-            pages=pages, segment=(number - 1, number), first_page=first, dated_only=True))[1]
+            pages=pages, segment=(number - 1, number), first_page=first, dated_only=only))[1]
         if (dated.pages != at[-1] - first
-                # Its own anchor is on its masthead's page, which the patch may not hold.
+                # Its own anchor is on its masthead's page, which the patch does not hold.
                 or not _lines_up(dated.data, base, first, f"part-{number}-{part.slug}")):
             raise ValueError(f"{part.slug}'s dated pages do not line up with the base's")
         patches.append((dated.data, first - 1))
     return patches
 
 
-def _marks(part: Part, number: int, options: Options) -> tuple[list[str], str]:
-    """The named destinations on a dated part's dated pages, first one first, and the
-    one that starts its first undated page: the calendar's call box (when it does not
-    fit under the missed-dose box), the diary's end matter (handout.css starts it on a
-    page of its own)."""
+def _marks(part: Part, number: int, options: Options, base: bytes
+           ) -> tuple[list[str], str, bool | str]:
+    """The named destinations on a dated part's dated pages in the base, first one first;
+    the one that starts its first undated page; and what Cover.dated_only must render.
+
+    A calendar: its grid, and the missed-dose box when it is on the grid's last page (the
+    call box must then start a page of its own), else the grid alone ("grid"; the box
+    then starts the first undated page). A diary: its week tables (its end matter starts
+    a page of its own, handout.css)."""
     anchor = f"part-{number}-{part.slug}"
     if part.kind.name == "calendar":
-        return [f"{anchor}-use", f"{anchor}-missed"], f"{anchor}-call"
+        grid = [f"{anchor}-grid", f"{anchor}-grid-end"]
+        _, (end, missed) = _pages_at(base, [grid[1], f"{anchor}-missed"])
+        if missed > end:
+            return grid, f"{anchor}-missed", "grid"
+        return [*grid, f"{anchor}-missed"], f"{anchor}-call", True
     weeks = options.schedule.weeks or part.kind.default_weeks  # a table each (grids.py)
-    return [f"{anchor}-week-{week}" for week in range(1, weeks + 1)], f"{anchor}-sources"
+    return ([f"{anchor}-week-{week}" for week in range(1, weeks + 1)], f"{anchor}-sources",
+            True)
 
 
 def _dated_segments(builder: Builder, parts: list[Part], options: Options, base: bytes,

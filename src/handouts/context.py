@@ -61,9 +61,9 @@ class Cover:
     the whole PDF's page count and `starts` each part's first page. `segment` (start, stop)
     renders only those parts, as pages `first_page`.. of `pages` (a dated calendar, say,
     to put in place of the undated one of a shared render); with `dated_only`, only their
-    pages that show the start date, from `first_page`: a calendar's guide (and its
-    masthead, unless that is on the cover), grid and missed-dose box; a diary's week
-    tables. The rest is the same for every start date.
+    pages that show the start date, from `first_page`: a calendar's grid and missed-dose
+    box (only its grid when `dated_only` is "grid": the box then starts a page after
+    it); a diary's week tables. The rest is the same for every start date.
 
     `part` renders parts[0] as the part-th part of a packet, without page numbers (its
     anchors are numbered `part`): compose.render_base shares such renders between packets
@@ -80,7 +80,7 @@ class Cover:
     starts: tuple[int, ...] = ()
     segment: tuple[int, int] | None = None
     first_page: int = 1
-    dated_only: bool = False
+    dated_only: bool | str = False
     part: int | None = None
     tall: bool = False
 

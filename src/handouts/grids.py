@@ -21,9 +21,11 @@ from .options import Schedule
 DOSE_TIMES = {1: (N_("Dose taken"),), 2: (N_("Morning"), N_("Evening"))}
 
 
-def weekdays() -> list[str]:
-    """Sunday to Saturday, as US calendars run, in the current language."""
-    return [i18n.weekday_name(n) for n in range(7)]
+def weekdays(first: date) -> list[str]:
+    """The seven weekdays in the current language, from `first`'s: a dated calendar's
+    weeks are treatment weeks, so every row starts on day 1's weekday."""
+    sunday_based = (first.weekday() + 1) % 7  # i18n counts from Sunday, Python from Monday
+    return [i18n.weekday_name((sunday_based + n) % 7) for n in range(7)]
 
 
 def undated_columns() -> list[str]:
@@ -44,7 +46,7 @@ class Day:
 @dataclass(frozen=True)
 class Week:
     number: int
-    days: list[Day | None]  # 7 cells; None is a blank cell before day 1 or after the last day
+    days: list[Day]  # 7 treatment days
 
 
 @dataclass(frozen=True)
@@ -75,13 +77,15 @@ def _days(count: int, start: date | None) -> list[date | None]:
     return [start + timedelta(days=n) if start else None for n in range(count)]
 
 
-def _weeks(days: list[Day], start: date | None) -> list[Week]:
-    """Lay days into rows of 7. A dated grid lines up with the weekdays (Sunday first, as
-    US calendars do), so the first row may begin with blank cells."""
-    lead = (start.weekday() + 1) % 7 if start else 0
-    cells: list[Day | None] = [None] * lead + list(days)
-    cells += [None] * (-len(cells) % 7)
-    return [Week(n + 1, cells[n * 7:n * 7 + 7]) for n in range(len(cells) // 7)]
+def _weeks(days: list[Day]) -> list[Week]:
+    """Lay days into treatment weeks: week 1 is days 1-7, whatever weekday day 1 is.
+
+    Not Sunday-first wall-calendar rows: those would leave blank cells before day 1 and
+    a row more (a week 1 that is not 7 days long) whenever day 1 is not a Sunday, so a
+    dated grid would not take the pages of its undated self (compose.py replaces only
+    the dated pages of a shared render) and "week 2" would not mean the second week of
+    treatment. Each dated column is headed with its weekday (weekdays)."""
+    return [Week(n // 7 + 1, days[n:n + 7]) for n in range(0, len(days), 7)]
 
 
 def per_dose(amount: str, times_per_day: int) -> str:
@@ -111,8 +115,8 @@ def calendar_grid(drug: Drug, schedule: Schedule, weeks: int) -> CalendarGrid:
         days.append(Day(number, when, shown, previous is not None and amount != previous,
                         boxes))
         previous = amount
-    columns = weekdays() if schedule.start else undated_columns()
-    return CalendarGrid(columns, _weeks(days, schedule.start), schedule.start is not None,
+    columns = weekdays(schedule.start) if schedule.start else undated_columns()
+    return CalendarGrid(columns, _weeks(days), schedule.start is not None,
                         days[0].date, days[-1].date, prescribed_steps(schedule, times),
                         [day for day in days if day.change])
 
@@ -126,6 +130,5 @@ def diary_grid(drug: Drug, common: Common, schedule: Schedule, weeks: int) -> Di
     rows += [row for row in common.diary_rows if row.lower() not in seen]
     days = [Day(n, when, None, False, ()) for n, when
             in enumerate(_days(weeks * 7, schedule.start), start=1)]
-    # One table per week of 7 days from day 1: a diary is filled in day by day, so its
-    # columns follow the treatment days rather than the weekdays.
-    return DiaryGrid(rows, _weeks(days, None), schedule.start is not None)
+    # One table per treatment week, as the calendar's rows (_weeks).
+    return DiaryGrid(rows, _weeks(days), schedule.start is not None)
