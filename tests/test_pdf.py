@@ -1,8 +1,11 @@
-"""The PDF stage: stylesheets parsed once per writer, yet never stale."""
+"""The PDF stage: stylesheets parsed once per writer, yet never stale; WeasyPrint imported
+without library searches."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 from handouts.build import Builder
 from handouts.options import Options
@@ -23,3 +26,41 @@ def test_an_edited_stylesheet_is_parsed_again_and_same_text_gives_same_bytes(tmp
     assert bigger.pages > first.pages
     _, fresh = Builder(templates_dir=tmp_path).render(parts, Options())
     assert fresh.data == bigger.data
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_weasyprint_is_imported_without_searching_for_libraries():
+    """find_library runs ldconfig, gcc and ld per name it is given (150-200 ms a
+    process); the libraries' sonames open without it, and WeasyPrint then renders."""
+    result = _python(
+        "import ctypes.util\n"
+        "calls = []\n"
+        "real = ctypes.util.find_library\n"
+        "ctypes.util.find_library = lambda name: calls.append(name) or real(name)\n"
+        "import handouts.pdf\n"
+        "ctypes.util.find_library = real\n"
+        "pdf = handouts.pdf.HTML(string='<p>hello</p>').write_pdf()\n"
+        "print(len(calls), pdf[:5])\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0", "b'%PDF-'"]
+
+
+def test_weasyprint_is_imported_the_usual_way_when_the_sonames_do_not_open():
+    """On a system where opening the sonames directly fails, WeasyPrint is imported
+    again with find_library, and its notice from the first try is not printed."""
+    result = _python(
+        "import cffi, ctypes.util\n"
+        "real = cffi.FFI.dlopen\n"
+        "def dlopen(self, name, flags=0):\n"
+        "    if ctypes.util.find_library('c') is None:  # inside the first try\n"
+        "        raise OSError('simulated')\n"
+        "    return real(self, name, flags)\n"
+        "cffi.FFI.dlopen = dlopen\n"
+        "import handouts.pdf\n"
+        "print(handouts.pdf.HTML(string='<p>hello</p>').write_pdf()[:5])\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "b'%PDF-'\n"
