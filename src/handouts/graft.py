@@ -19,9 +19,15 @@ and the margins its first and last lines' blocks give it above and below). So:
   the page's resources under names of their own; their structure elements replace the
   empty block's element, their marked-content ids numbered after the page's.
 
+The web (`compose`) keeps a template per start date: a dated one holds its dated pages.
+Packs (`compose_packet`) keep the undated base's templates as files in their cache, for
+the days to come, whose patients have other start dates: the cover is the same whatever
+the date when the dated pages line up with the undated ones, so those pages
+(compose._dated_pages) are rendered per patient and go in with the graft.
+
 The result has the same text, look, tags, links and outline as compose.compose's (see
-tests/test_graft.py). Whatever does not fit these assumptions raises Unsupported, and the
-caller composes the usual way.
+tests/test_graft.py, tests/test_pack_graft.py). Whatever does not fit these assumptions
+raises Unsupported, and the caller composes the usual way.
 """
 
 from __future__ import annotations
