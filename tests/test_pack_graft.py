@@ -172,9 +172,11 @@ def test_a_later_clinic_day_grafts_onto_the_templates_kept_by_the_first(tmp_path
     # start dates; named by a hash, holding no names.
     [template] = (cache / COVERS).glob("*.pdf")
     made = template.read_bytes()
+    with pikepdf.open(template) as pdf:
+        about = repr(dict(pdf.docinfo)) + str(pdf.open_metadata())
     for name in ("Ana", "Diaz", "Bo Chen", "Lee"):
         assert name not in template.name and name.encode() not in made
-        assert name not in pdf_text(template)
+        assert name not in pdf_text(template) and name not in about
     pack = load_pack(first, builder)
     planner = Planner(builder)
     for job in pack.jobs:
@@ -205,3 +207,13 @@ def _days_old(path: Path, days: float) -> bool:
     import time
 
     return path.stat().st_mtime < time.time() - days * 86400
+
+
+def test_a_template_the_cache_cannot_keep_still_serves_its_patient(tmp_path):
+    from handouts.pack import _kept_templates
+
+    (tmp_path / "covers").write_text("a file where the folder would be")
+    made = []
+    template_for = _kept_templates(tmp_path / "covers", "a" * 64, b"%PDF-base")
+    assert template_for((1.0, 2.0, 3.0), lambda: made.append(1) or "template") == "template"
+    assert made == [1]

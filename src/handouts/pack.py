@@ -456,7 +456,16 @@ def _kept_templates(folder: Path, key: str, base: bytes) -> TemplateFor:
                      ) -> Template:
         name = _sha256(json.dumps(["cover-template", TEMPLATE_FORMAT, key, base_sha256,
                                    size]).encode())
-        return Template.loads(cache.fetch({name: lambda: make().dumps()})[name])
+        made: list[Template] = []
+
+        def keep() -> bytes:
+            made.append(make())
+            return made[-1].dumps()
+
+        try:
+            return Template.loads(cache.fetch({name: keep})[name])
+        except OSError:  # not kept (a full disk, say): this patient's packet is made still
+            return made[-1] if made else make()
 
     return template_for
 
