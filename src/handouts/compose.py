@@ -189,14 +189,23 @@ def compose(builder: Builder, parts: list[Part], options: Options, base: bytes,
     except ValueError:
         # The cover did not fit one page (a clinic's long address in large print, say),
         # or a dated part's pages differ from its undated self's.
-        if len(parts) > 1 and options.schedule.start:
-            with contextlib.suppress(ValueError):
-                joined = _joined(builder, parts, replace(options, personal=Personal()),
-                                 cache or MemoryCache(), salt, cover_options=options)
-                if joined is not None:
-                    return joined
-        title, whole = builder.render(parts, options, Cover())
-        return title, whole.data, whole.pages
+        return _recomposed(builder, parts, options, cache, salt)
+
+
+def _recomposed(builder: Builder, parts: list[Part], options: Options,
+                cache: PartCache | None = None, salt: str = "") -> tuple[str, bytes, int]:
+    """compose's (title, PDF, pages) when the base cannot serve this person: a dated
+    packet joined again from its parts (the undated ones from `cache`), else one whole
+    render. graft.compose_packet comes here at once when a packet's dated pages do not
+    line up, without the cover and dated pages compose would render first."""
+    if len(parts) > 1 and options.schedule.start:
+        with contextlib.suppress(ValueError):
+            joined = _joined(builder, parts, replace(options, personal=Personal()),
+                             cache or MemoryCache(), salt, cover_options=options)
+            if joined is not None:
+                return joined
+    title, whole = builder.render(parts, options, Cover())
+    return title, whole.data, whole.pages
 
 
 _BLANK_COVERS: dict[str, int] = {}  # a base's sha256: its blank cover's page count

@@ -19,18 +19,26 @@ and the margins its first and last lines' blocks give it above and below). So:
   the page's resources under names of their own; their structure elements replace the
   empty block's element, their marked-content ids numbered after the page's.
 
+The web (`compose`) keeps a template per start date: a dated one holds its dated pages.
+Packs (`compose_packet`) keep the undated base's templates as files in their cache, for
+the days to come, whose patients have other start dates: the cover is the same whatever
+the date when the dated pages line up with the undated ones, so those pages
+(compose._dated_pages) are rendered per patient and go in with the graft.
+
 The result has the same text, look, tags, links and outline as compose.compose's (see
-tests/test_graft.py). Whatever does not fit these assumptions raises Unsupported, and the
-caller composes the usual way.
+tests/test_graft.py, tests/test_pack_graft.py). Whatever does not fit these assumptions
+raises Unsupported, and the caller composes the usual way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import pikepdf
@@ -40,6 +48,7 @@ from . import i18n
 from .build import Builder
 from .context import Cover, Part, build_context
 from .options import Options, Personal
+from .partcache import PartCache
 
 LOGGER = logging.getLogger("handouts.graft")
 FIELDS_OPEN = '<div class="personal">'
@@ -82,24 +91,54 @@ class Template:
     mcids: int
     ctm: tuple[float, ...]
 
+    def dumps(self) -> bytes:
+        """The template as one file: its PDF, with the rest in a comment line before its
+        last `startxref` (no offset moves). One file, written whole, so that the PDF and
+        its place never disagree; and still a PDF, as partcache.FolderCache keeps them
+        (see pack._kept_templates)."""
+        at = self.data.rindex(b"startxref")
+        place = [self.size, self.x, self.y, self.splice, self.path, self.mcids, self.ctm]
+        return self.data[:at] + _KEPT + json.dumps(place).encode() + b"\n" + self.data[at:]
+
+    @classmethod
+    def loads(cls, kept: bytes) -> Template:
+        """A template from Template.dumps's bytes; Unsupported if they are not that."""
+        at = kept.rfind(_KEPT)
+        end = kept.find(b"\n", at)
+        if at < 0 or not kept.startswith(b"startxref", end + 1):
+            raise Unsupported("not a kept template")
+        try:
+            size, x, y, splice, path, mcids, ctm = json.loads(kept[at + len(_KEPT):end])
+            return cls(kept[:at] + kept[end + 1:], tuple(size), x, y, splice, tuple(path),
+                       mcids, tuple(ctm))
+        except (ValueError, TypeError):
+            raise Unsupported("not a kept template") from None
+
+
+_KEPT = b"%handouts-cover-template "
+
 
 @dataclass(frozen=True)
 class Fields:
-    """One person's fields block, alone: a one-page tagged PDF, and the block's place."""
+    """One person's fields block, alone: a one-page tagged PDF, and the block's place;
+    and the title of the PDF they are for (not personal: the handouts' titles)."""
 
     data: bytes
     size: tuple[float, float, float]
     x: float
     y: float
+    title: str = ""
 
 
 # ---- HTML ------------------------------------------------------------------------------
 
-def cover_html(builder: Builder, parts: list[Part], options: Options, cover: Cover) -> str:
-    """The cover's HTML, as Builder.render makes it."""
+def cover_html(builder: Builder, parts: list[Part], options: Options, cover: Cover
+               ) -> tuple[str, str]:
+    """The PDF's title and the cover's HTML, as Builder.render makes them."""
     with i18n.use(options.lang):
         context = build_context(parts, builder.library_for(options.lang), options, cover)
-        return builder.renderer.render(context | {"link_stylesheets": False})
+        return (context["document"]["title"],
+                builder.renderer.render(context | {"link_stylesheets": False}))
 
 
 def _fields_span(html: str) -> tuple[int, int]:
@@ -229,11 +268,11 @@ def _boxes(box):
 def render_fields(builder: Builder, parts: list[Part], options: Options, cover: Cover
                   ) -> Fields:
     """This person's fields block alone (cover: as for compose's cover render)."""
-    html = fields_html(cover_html(builder, parts, options, cover))
-    data, pages, (x, y, size) = _render(builder, html, options, None)
+    title, html = cover_html(builder, parts, options, cover)
+    data, pages, (x, y, size) = _render(builder, fields_html(html), options, None)
     if pages != 1:
         raise Unsupported("the fields take more than a page")
-    return Fields(data, size, x, y)
+    return Fields(data, size, x, y, title)
 
 
 def make_template(builder: Builder, parts: list[Part], options: Options, base: bytes,
@@ -244,7 +283,7 @@ def make_template(builder: Builder, parts: list[Part], options: Options, base: b
     from .join import replace_pages
 
     blank = replace(options, personal=Personal())
-    html = template_html(cover_html(builder, parts, blank, cover), size)
+    html = template_html(cover_html(builder, parts, blank, cover)[1], size)
     data, pages, (x, y, _) = _render(builder, html, blank, "pdf/ua-1")
     if pages != 1:
         raise Unsupported("the cover takes more than a page")
@@ -369,14 +408,20 @@ _RESOURCES = (Name.Font, Name.ExtGState, Name.ColorSpace, Name.Pattern, Name.Sha
 _NAMED = {"Tf": 0, "gs": 0, "Do": 0, "cs": 0, "CS": 0, "sh": 0, "scn": -1, "SCN": -1}
 
 
-def graft(template: Template, fields: Fields) -> bytes:
-    """The template with these fields on its cover: see the module's docstring."""
-    from .join import _copy, _saved
+def graft(template: Template, fields: Fields,
+          patches: list[tuple[bytes, int]] | tuple = ()) -> bytes:
+    """The template with these fields on its cover: see the module's docstring. And
+    with `patches` in place as join.replace_pages puts them (compose._dated_pages: the
+    dated pages of an undated template), in the same parse and write."""
+    from .join import _copy, _replace, _saved
 
     if fields.size != template.size:
         raise Unsupported("the fields are not the template's size")
+    if any(start < 1 for _, start in patches):
+        raise Unsupported("a patch in the cover's place")  # it would replace the graft
     src = pikepdf.open(io.BytesIO(fields.data))
     out = pikepdf.open(io.BytesIO(template.data))
+    sources = [src]
     try:
         page = out.pages[0].obj
         spage = src.pages[0].obj
@@ -424,9 +469,13 @@ def graft(template: Template, fields: Fields) -> bytes:
         page.Contents = out.make_stream(content)
         page.Resources = new_res
         _graft_structure(out, src, page, spage, template, offset)
+        for patch, start in patches:
+            sources.append(pikepdf.open(io.BytesIO(patch)))  # open until saved
+            _replace(out, sources[-1], start)
         return _saved(out)
     finally:
-        src.close()
+        for opened in sources:
+            opened.close()
         out.close()
 
 
@@ -521,18 +570,19 @@ def _moved(kid, offset: int, page, fix):
 
 # ---- composing ---------------------------------------------------------------------------
 
+Size = tuple[float, float, float]
+TemplateFor = Callable[[Size, Callable[[], Template]], Template]
+"""The caller's templates: (fields size, how to make one) -> the template of that size,
+made (and kept, when the caller keeps them) if it has none."""
+
 _LAYOUTS: dict = {}
 _FAILED: set = set()
 
 
-def compose(builder: Builder, parts: list[Part], options: Options, base: bytes,
-            templates: dict[float, Template]) -> tuple[bytes, Template | None]:
-    """compose.compose's PDF (same text, look, tags, links, outline) with the cover grafted:
-    `templates` are this base's and start date's by fields size. Returns the PDF and,
-    when none fitted, the template made for it (for the caller to keep), else None.
-    Anything this cannot graft is composed the usual way."""
+def _layout(base: bytes, parts: list[Part]) -> tuple[str, int, tuple[int, ...]]:
+    """The base's sha256, page count and parts' first pages (compose._layout), read once
+    per base and process: every person composed from it needs them."""
     from .compose import _layout
-    from .compose import compose as compose_whole
 
     digest = hashlib.sha256(base).hexdigest()
     with _LOCK:
@@ -543,29 +593,118 @@ def compose(builder: Builder, parts: list[Part], options: Options, base: bytes,
             while len(_LAYOUTS) >= 64:
                 _LAYOUTS.pop(next(iter(_LAYOUTS)))
             _LAYOUTS[digest] = layout
-    pages, starts = layout
+    return digest, *layout
+
+
+def _fields(builder: Builder, parts: list[Part], options: Options, base: bytes,
+            blank: Options) -> tuple[Fields, Cover]:
+    """This person's fields and the cover they are for (compose's); Unsupported when no
+    template of their size could be made before for this base and `blank`'s start date."""
+    digest, pages, starts = _layout(base, parts)
     cover = Cover(alone=True, pages=pages, starts=starts)
+    fields = render_fields(builder, parts, options, cover)
+    if (digest, blank.schedule.start, fields.size) in _FAILED:
+        raise Unsupported("tried before")
+    return fields, cover
+
+
+def _template(builder: Builder, parts: list[Part], blank: Options, base: bytes,
+              cover: Cover, fields: Fields, templates: TemplateFor) -> Template:
+    """The template these fields fit, from `templates` or made from the base with
+    `blank`'s start date (see make_template); Unsupported when none can be, and then
+    remembered (see _fields): not tried again for everyone of that size."""
     try:
-        fields = render_fields(builder, parts, options, cover)
-        failed = (digest, options.schedule.start, fields.size)
-        if failed in _FAILED:
-            raise Unsupported("tried before")
-        template, made = templates.get(fields.size), None
-        if template is None:
-            try:
-                template = made = make_template(builder, parts, options, base, cover,
-                                                fields.size)
-            except Unsupported:
-                with _LOCK:
-                    if len(_FAILED) >= 1024:
-                        _FAILED.clear()
-                    _FAILED.add(failed)
-                raise
-        return graft(template, fields), made
+        return templates(fields.size, lambda: make_template(builder, parts, blank, base,
+                                                            cover, fields.size))
+    except Unsupported:
+        failed = (_layout(base, parts)[0], blank.schedule.start, fields.size)
+        with _LOCK:
+            if len(_FAILED) >= 1024:
+                _FAILED.clear()
+            _FAILED.add(failed)
+        raise
+
+
+def _went_wrong(exc: Exception) -> None:
+    # A graft that went wrong must not cost the person their PDF: the caller composes it
+    # the usual way. Say so, by the type only: a message might quote the fields.
+    LOGGER.warning("cover graft failed (%s); composed the usual way", type(exc).__name__)
+
+
+_WRONG = (pikepdf.PdfError, ValueError, KeyError, TypeError, AttributeError)
+
+
+def compose(builder: Builder, parts: list[Part], options: Options, base: bytes,
+            templates: dict[Size, Template]) -> tuple[bytes, Template | None]:
+    """compose.compose's PDF (same text, look, tags, links, outline) with the cover grafted:
+    `templates` are this base's and start date's by fields size (the web's: a dated
+    template holds its dated pages, and serves whoever starts that day). Returns the PDF
+    and, when none fitted, the template made for it (for the caller to keep), else None.
+    Anything this cannot graft is composed the usual way."""
+    from .compose import compose as compose_whole
+
+    made: list[Template] = []
+
+    def template_for(size: Size, make: Callable[[], Template]) -> Template:
+        if size not in templates:
+            made.append(make())
+        return templates.get(size) or made[-1]
+
+    try:
+        fields, cover = _fields(builder, parts, options, base, options)
+        template = _template(builder, parts, options, base, cover, fields, template_for)
+        return graft(template, fields), (made[-1] if made else None)
     except Unsupported:
         pass
-    except (pikepdf.PdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        # A graft that went wrong must not cost the person their PDF: compose it the usual
-        # way, and say so (the type only: a message might quote the fields).
-        LOGGER.warning("cover graft failed (%s); composed the usual way", type(exc).__name__)
+    except _WRONG as exc:
+        _went_wrong(exc)
     return compose_whole(builder, parts, options, base)[1], None
+
+
+def compose_packet(builder: Builder, parts: list[Part], options: Options, base: bytes,
+                   templates: TemplateFor, cache: PartCache | None = None, salt: str = ""
+                   ) -> tuple[str, bytes, int]:
+    """compose.compose's (title, PDF, pages), with the cover grafted onto a template of the
+    undated base, whatever the start date (a pack's: kept for the days to come, when the
+    start dates are others, see pack._composed); given a start date, the dated pages
+    (compose._dated_pages) go in with the graft. The cover is the same for every start
+    date when those pages line up with the undated ones: the base's pages, and so its
+    contents list, are the dated PDF's. When they do not, the packet is composed as
+    compose does it then (`cache`, `salt`: as there), without rendering its cover and
+    dated pages first; anything this cannot graft is composed the usual way."""
+    from .compose import _recomposed
+    from .compose import compose as compose_whole
+
+    undated = replace(options, schedule=replace(options.schedule, start=None))
+    try:
+        # The fields first: they are quick (about 12 ms), and tell a size that cannot be
+        # grafted before the dated pages are rendered for nothing.
+        fields, cover = _fields(builder, parts, options, base, undated)
+        patches = _dated_patches(builder, parts, options, base, cover.pages)
+        if patches is not None:
+            template = _template(builder, parts, undated, base, cover, fields, templates)
+            return fields.title, graft(template, fields, patches), cover.pages
+        if len(parts) == 1:  # compose renders its dated part whole, with the cover
+            raise Unsupported("a lone part's dated pages do not line up")
+    except Unsupported:
+        return compose_whole(builder, parts, options, base, cache, salt)
+    except _WRONG as exc:
+        _went_wrong(exc)
+        return compose_whole(builder, parts, options, base, cache, salt)
+    # A packet whose dated pages do not line up is joined again from its parts, as
+    # compose does after rendering its cover and those pages.
+    return _recomposed(builder, parts, options, cache, salt)
+
+
+def _dated_patches(builder: Builder, parts: list[Part], options: Options, base: bytes,
+                   pages: int) -> list[tuple[bytes, int]] | None:
+    """The dated pages that go in the base's place (compose._dated_pages), none without
+    a start date; None when they do not line up with the base's."""
+    from .compose import _dated_pages
+
+    if not options.schedule.start:
+        return []
+    try:
+        return _dated_pages(builder, parts, options, base, pages)
+    except ValueError:
+        return None

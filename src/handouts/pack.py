@@ -17,12 +17,13 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
@@ -39,6 +40,9 @@ from .options import profile as profile_named
 from .partcache import FolderCache
 from .patients import EXTRA, UniqueNames, read_rows
 from .schema import Day, FileRef, NonEmptyStr, Strict, read_yaml, validate
+
+if TYPE_CHECKING:
+    from .graft import Template, TemplateFor
 
 
 class PackItem(Strict):
@@ -420,23 +424,63 @@ def _parts_salt(inputs: dict) -> str:
 
 def _composed(parts: list, job: Job, folder: Path, entry: dict) -> tuple[str, bytes, int]:
     """A patient packet from its shared render (rendered by the first job that needs it,
-    the others waiting on its lock) with the patient's own cover: see compose.py."""
-    from .compose import compose, render_base
+    the others waiting on its lock) with the patient's own cover grafted on (see graft.py;
+    compose.py for the rest): only the patient's fields are rendered, and their dated
+    pages."""
+    from .compose import render_base
+    from .graft import compose_packet
 
     assert _BUILDER is not None
     parts_cache, salt = FolderCache(folder / PARTS), _parts_salt(entry["inputs"])
     key = base_key(entry["inputs"])
     base = FolderCache(folder).fetch({key: lambda: render_base(
         _BUILDER, parts, job.options(), parts_cache, salt)})[key]
-    return compose(_BUILDER, parts, job.options(), base, parts_cache, salt)
+    return compose_packet(_BUILDER, parts, job.options(), base,
+                          _kept_templates(folder / COVERS, key, base), parts_cache, salt)
+
+
+COVERS = "covers"  # in CACHE: cover templates of the shared renders (graft.py), undated
+
+
+def _kept_templates(folder: Path, key: str, base: bytes) -> TemplateFor:
+    """The cover templates of the shared render `base` (named `key`), kept in `folder`
+    for every patient and day after: one per fields size, whatever the start dates (see
+    graft.compose_packet). Named by a hash of the base's key (its inputs, templates and
+    WeasyPrint's version: see base_key), its bytes and the size: no names in them."""
+    from .graft import Template
+
+    cache = FolderCache(folder)
+    base_sha256 = _sha256(base)
+
+    def template_for(size: tuple[float, float, float], make: Callable[[], Template]
+                     ) -> Template:
+        name = _sha256(json.dumps(["cover-template", TEMPLATE_FORMAT, key, base_sha256,
+                                   size]).encode())
+        made: list[Template] = []
+
+        def keep() -> bytes:
+            made.append(make())
+            return made[-1].dumps()
+
+        try:
+            return Template.loads(cache.fetch({name: keep})[name])
+        except OSError:  # not kept (a full disk, say): this patient's packet is made still
+            return made[-1] if made else make()
+
+    return template_for
+
+
+TEMPLATE_FORMAT = 1  # graft.Template.dumps's: a new one names new files
 
 
 def _prune_cache(folder: Path, days: float) -> None:
-    """Remove the shared renders and parts no pack has used for `days` (0: all). Unused
-    today is not stale: a clinic's next day, or another pack sharing the folder, may need
-    the drug nobody needed today; a render whose content changed is never used again."""
+    """Remove the shared renders, parts and cover templates no pack has used for `days`
+    (0: all). Unused today is not stale: a clinic's next day, or another pack sharing the
+    folder, may need the drug nobody needed today; a render whose content changed is
+    never used again."""
     since = time.time() - days * 86400 if days else float("inf")
-    for cache in (FolderCache(folder), FolderCache(folder / PARTS)):
+    for cache in (FolderCache(folder), FolderCache(folder / PARTS),
+                  FolderCache(folder / COVERS)):
         cache.prune(since)
 
 
