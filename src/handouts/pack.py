@@ -11,6 +11,7 @@ Bookkeeping is an append-only journal (see manifest.py).
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import json
 import os
@@ -341,6 +342,9 @@ def _file_sha256(path: Path) -> str | None:
 _BUILDER: Builder | None = None
 
 
+GC_THRESHOLD = 50_000  # new objects between a worker's cyclic collections (Python: 700)
+
+
 def _start_worker(content_dir: Path | None, templates_dir: Path | None) -> None:
     """Each worker loads content, templates and fonts once and reuses them for every job."""
     global _BUILDER
@@ -350,6 +354,13 @@ def _start_worker(content_dir: Path | None, templates_dir: Path | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _watch_parent(os.getppid())
+    # Importing WeasyPrint and laying out pages make objects by the million, few of them
+    # garbage: Python's cyclic collector, run every 700 new objects, cost a worker about
+    # 10 % of its first packet and 3-4 % of the later ones. What the parent made before
+    # the fork is never garbage here (freeze: never scanned); cycles are still collected,
+    # less often (a worker's peak memory: about 30 MB more).
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 20, 20)
     _BUILDER = Builder(content_dir, templates_dir)
 
 
