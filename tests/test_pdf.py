@@ -64,3 +64,21 @@ def test_weasyprint_is_imported_the_usual_way_when_the_sonames_do_not_open():
         "print(handouts.pdf.HTML(string='<p>hello</p>').write_pdf()[:5])\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "b'%PDF-'\n"
+
+
+def test_glyph_arrays_asked_for_unsized_give_the_same_pdf():
+    """pdf._unsized_glyph_arrays spares cffi a parse per glyph count; the arrays, and so
+    the PDFs, are the same as WeasyPrint's own `hb_codepoint_t[N]` ones."""
+    import handouts.pdf as pdf
+
+    parts = Builder().plan(["drug-sheet"], "crizotinib")
+    patched = Builder().render(parts, Options())[1].data
+    assert list(pdf._ffi.new("hb_codepoint_t[3]", [7, 8, 9])) == [7, 8, 9]
+    own = type(pdf._ffi).new.__get__(pdf._ffi)  # cffi's, as WeasyPrint calls it
+    try:
+        pdf._ffi.new = own
+        unpatched = Builder().render(parts, Options())[1].data
+    finally:
+        del pdf._ffi.new  # back to cffi's own, then patched again as on import
+        pdf._unsized_glyph_arrays(pdf._ffi)
+    assert patched == unpatched

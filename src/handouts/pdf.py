@@ -11,6 +11,7 @@ import contextlib
 import io
 import logging
 import mimetypes
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -47,8 +48,32 @@ def _import_weasyprint() -> None:
 _import_weasyprint()
 
 from weasyprint import CSS, HTML  # noqa: E402
+from weasyprint.text.ffi import ffi as _ffi  # noqa: E402
 from weasyprint.text.fonts import FontConfiguration  # noqa: E402
 from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: E402
+
+
+def _unsized_glyph_arrays(ffi) -> None:
+    """Let WeasyPrint's font subsetting ask cffi for `hb_codepoint_t[]`, not `[N]`.
+
+    It names each glyph array's type with its length (`hb_codepoint_t[113]`), and cffi
+    parses every new type name with pycparser, about 2 ms each: a worker paid that for
+    nearly every font of every render until it had seen each length (some 50-100 ms of a
+    clinic day's worker). An unsized array of the same items is the same array, and its
+    type is parsed once. Any other call goes through unchanged."""
+    new = ffi.new
+    sized = re.compile(r"(hb_codepoint_t)\[(\d+)\]")
+
+    def new_array(cdecl, init=None):
+        match = sized.fullmatch(cdecl) if isinstance(cdecl, str) else None
+        if match and init is not None and len(init) == int(match[2]):
+            cdecl = f"{match[1]}[]"
+        return new(cdecl, init)
+
+    ffi.new = new_array
+
+
+_unsized_glyph_arrays(_ffi)
 
 from .files import write_atomic  # noqa: E402, F401  (re-exported: callers import it here)
 
