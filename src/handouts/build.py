@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import i18n
 from .content import Library, editions, load_library
@@ -21,8 +22,10 @@ from .errors import HandoutError, RenderError
 from .files import make_folder, slugify, write_atomic, write_new
 from .kinds import KINDS
 from .options import Options
-from .paths import default_content_dir, default_templates_dir
-from .render import Renderer
+from .paths import default_content_dir, template_folders
+
+if TYPE_CHECKING:
+    from .render import Renderer
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,19 @@ class Builder:
         self.today = today
         self.library: Library = load_library(self.content_dir, today)
         self._libraries: dict[str, Library] = {"en": self.library}
-        self.renderer = Renderer(default_templates_dir(), templates_dir)
+        # Checked now (a bad --templates-dir is one error before anything else); Jinja is
+        # loaded on the first render, so a pack re-run with nothing to build never loads it.
+        self.template_folders = template_folders(templates_dir)
+        self._renderer: Renderer | None = None
         self._writer = None
+
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:
+            from .render import Renderer
+
+            self._renderer = Renderer(*self.template_folders)
+        return self._renderer
 
     def editions(self) -> tuple[str, ...]:
         """The languages this content has (see content.editions)."""

@@ -19,8 +19,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import BrokenExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -255,7 +254,7 @@ def _templates_sha256(builder: Builder) -> str:
     """One hash over every file in the template folders (ours and the clinic's), except the
     download page's own templates (web/), which no PDF uses."""
     digest = hashlib.sha256()
-    for folder in (builder.renderer.override_dir, builder.renderer.default_dir):
+    for folder in reversed(builder.template_folders):  # the clinic's, then ours
         for path in sorted(folder.rglob("*")) if folder else []:
             if path.is_file() and path.relative_to(folder).parts[0] != "web":
                 digest.update(str(path.relative_to(folder)).encode() + b"\0")
@@ -571,7 +570,7 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
         _close(journal, out_dir, previous | done)
         raise Interrupted(f"interrupted after {len(done)} of {len(pack.jobs)} jobs; "
                           "run the same command again to resume") from None
-    except BrokenProcessPool:
+    except BrokenExecutor:  # a worker died (concurrent.futures.process.BrokenProcessPool)
         _close(journal, out_dir, previous | done)
         raise HandoutError(f"a worker process stopped unexpectedly after {len(done)} of "
                            f"{len(pack.jobs)} jobs (out of memory?); run again to resume"
@@ -621,6 +620,9 @@ def _build(todo: list[tuple[Job, dict]], shared: set[str], cache: Path, out_dir:
            finish) -> None:
     """Build the planned jobs in a pool; call finish(entry) as each one ends."""
     count = min(workers or os.cpu_count() or 1, len(todo))
+    # Imported here: a re-run with nothing to build never starts a worker (nor multiprocessing).
+    from concurrent.futures import ProcessPoolExecutor
+
     pool = ProcessPoolExecutor(max_workers=count, initializer=_start_worker,
                                initargs=(content_dir, templates_dir))
     futures, recorded = [], set()

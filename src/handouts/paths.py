@@ -26,3 +26,13 @@ def default_templates_dir() -> Path:
 def default_content_dir() -> Path:
     """The content that ships with handouts."""
     return _shipped("content")
+
+
+def template_folders(override: Path | None) -> tuple[Path, Path | None]:
+    """(ours, the clinic's or None), resolved; RenderError when the clinic's is not a
+    folder. Without Jinja: deciding what a pack must build hashes them, nothing more."""
+    from .errors import RenderError
+
+    if override and not override.is_dir():
+        raise RenderError(f"templates folder not found: {override}")
+    return default_templates_dir().resolve(), override.resolve() if override else None

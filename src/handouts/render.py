@@ -27,6 +27,7 @@ from . import i18n
 from .context import Part, format_date
 from .errors import RenderError
 from .links import OnlineLink, online_link
+from .paths import template_folders
 
 FONT_DIR = atkinson.ROOT / "files"
 FONT_FACES = [  # (file, weight, style)
@@ -55,9 +56,7 @@ class Renderer:
 
     def __init__(self, default_dir: Path, override_dir: Path | None = None):
         self.default_dir = default_dir.resolve()
-        self.override_dir = override_dir.resolve() if override_dir else None
-        if self.override_dir and not self.override_dir.is_dir():
-            raise RenderError(f"templates folder not found: {override_dir}")
+        self.override_dir = template_folders(override_dir)[1]
         search = [d for d in (self.override_dir, self.default_dir) if d]
         self.env = ImmutableSandboxedEnvironment(
             loader=jinja2.ChoiceLoader([
