@@ -8,6 +8,7 @@ traceback for a user mistake.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import sys
@@ -559,4 +560,12 @@ def site_command(clinic: Path | None, out_dir: Path, workers: int | None, force:
 
 
 def main() -> None:
-    cli(prog_name="handouts")
+    # Imports and content make objects by the hundred thousand, few of them garbage:
+    # collecting cycles every 50,000 new objects rather than 700 saves a command about
+    # 10 % of its start. On the way out, Python would collect them all once more (about
+    # 25 ms, a tenth of a pack re-run): frozen, they are left to the process's end.
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        cli(prog_name="handouts")
+    finally:
+        gc.freeze()
