@@ -82,3 +82,26 @@ def test_glyph_arrays_asked_for_unsized_give_the_same_pdf():
         del pdf._ffi.new  # back to cffi's own, then patched again as on import
         pdf._unsized_glyph_arrays(pdf._ffi)
     assert patched == unpatched
+
+
+def test_fonttools_subsetter_loads_when_weasyprint_needs_it():
+    """pdf._import_lazily: fontTools' subsetter is not loaded on a machine with
+    HarfBuzz-Subset; without it, WeasyPrint's fallback loads and uses it."""
+    result = _python(
+        "import sys\n"
+        "import handouts.pdf\n"
+        "import weasyprint.pdf.fonts as fonts\n"
+        "html = handouts.pdf.HTML(string='<p>hello</p>')\n"
+        "html.write_pdf()\n"
+        "print(type(sys.modules['fontTools.subset']).__name__)\n"
+        "fonts.harfbuzz_subset = None  # as on a machine without HarfBuzz-Subset\n"
+        "pdf = html.write_pdf()\n"
+        "import io, pikepdf\n"
+        "doc = pikepdf.open(io.BytesIO(pdf))\n"
+        "fonts = [f for p in doc.pages\n"
+        "         for f in p.Resources.Font.values()]\n"
+        "embedded = [f.DescendantFonts[0].FontDescriptor.get('/FontFile2') is not None\n"
+        "            for f in fonts]\n"
+        "print(type(sys.modules['fontTools.subset']).__name__, pdf[:5], all(embedded))\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["_LazyModule", "module b'%PDF-' True"]
