@@ -339,15 +339,13 @@ def _file_sha256(path: Path) -> str | None:
 # ---- building jobs in worker processes ----------------------------------------------
 
 _BUILDER: Builder | None = None
-_PLANNERS_BUILDER: Builder | None = None  # the parent's, for workers forked from it
 
 
 GC_THRESHOLD = 50_000  # new objects between a worker's cyclic collections (Python: 700)
 
 
 def _start_worker(content_dir: Path | None, templates_dir: Path | None) -> None:
-    """Each worker has content, templates and fonts once (the planner's content when forked)
-    and reuses them for every job."""
+    """Each worker loads content, templates and fonts once and reuses them for every job."""
     global _BUILDER
 
     # The parent decides when to stop; a worker always finishes (or cleanly abandons) the
@@ -362,7 +360,7 @@ def _start_worker(content_dir: Path | None, templates_dir: Path | None) -> None:
     # less often (a worker's peak memory: about 30 MB more).
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD, 20, 20)
-    _BUILDER = _PLANNERS_BUILDER or Builder(content_dir, templates_dir)
+    _BUILDER = Builder(content_dir, templates_dir)
 
 
 def _watch_parent(parent: int, every: float = 0.5) -> None:
@@ -567,7 +565,7 @@ def run_pack(pack: Pack, out_dir: Path, workers: int | None = None, force: bool 
         if todo:
             shared = _shared(todo, cache, later=cache_dir is not None)
             _build(_spread(todo), shared, cache, out_dir, workers, content_dir, templates_dir,
-                   finish, planner.builder)
+                   finish)
     except KeyboardInterrupt:
         _close(journal, out_dir, previous | done)
         raise Interrupted(f"interrupted after {len(done)} of {len(pack.jobs)} jobs; "
@@ -619,12 +617,8 @@ def _shared(todo: list[tuple[Job, dict]], cache: Path, later: bool = False) -> s
 
 def _build(todo: list[tuple[Job, dict]], shared: set[str], cache: Path, out_dir: Path,
            workers: int | None, content_dir: Path | None, templates_dir: Path | None,
-           finish, builder: Builder | None = None) -> None:
-    """Build the planned jobs in a pool; call finish(entry) as each one ends. Workers
-    forked from this process start from `builder` (the planner's: content loaded);
-    started otherwise (spawn), they load their own."""
-    global _PLANNERS_BUILDER
-    _PLANNERS_BUILDER = builder
+           finish) -> None:
+    """Build the planned jobs in a pool; call finish(entry) as each one ends."""
     count = min(workers or os.cpu_count() or 1, len(todo))
     # Imported here: a re-run with nothing to build never starts a worker (nor multiprocessing).
     from concurrent.futures import ProcessPoolExecutor
