@@ -246,11 +246,12 @@ def _dated_pages(builder: Builder, parts: list[Part], options: Options, base: by
     have to jump its page numbers between them (page groups), and was measured no
     faster (a letter calendar's and diary's dated pages: 240 ms in one, 249 in two)."""
     patches = []
+    _, in_base = _destinations(base)
     for number, part in enumerate(parts, 1):
         if not part.kind.dated:
             continue
-        marks, stop, only = _marks(part, number, options, base)
-        _, at = _pages_at(base, [*marks, stop])
+        marks, stop, only = _marks(part, number, options, in_base)
+        at = _at(in_base, [*marks, stop])
         first = at[0]
         # The base's first undated page must hold no dated content (the calendar's call
         # box does not share the missed-dose box's page). Then the dated one's does not
@@ -261,15 +262,16 @@ def _dated_pages(builder: Builder, parts: list[Part], options: Options, base: by
             pages=pages, segment=(number - 1, number), first_page=first, dated_only=only))[1]
         if (dated.pages != at[-1] - first
                 # Its own anchor is on its masthead's page, which the patch does not hold.
-                or not _lines_up(dated.data, base, first, f"part-{number}-{part.slug}")):
+                or not _lines_up(dated.data, in_base, first, f"part-{number}-{part.slug}")):
             raise ValueError(f"{part.slug}'s dated pages do not line up with the base's")
         patches.append((dated.data, first - 1))
     return patches
 
 
-def _marks(part: Part, number: int, options: Options, base: bytes
+def _marks(part: Part, number: int, options: Options, in_base: dict[str, int]
            ) -> tuple[list[str], str, bool | str]:
-    """The named destinations on a dated part's dated pages in the base, first one first;
+    """The named destinations on a dated part's dated pages in the base (`in_base`: its
+    destinations' pages, _destinations), first one first;
     the one that starts its first undated page; and what Cover.dated_only must render.
 
     A calendar: its grid, and the missed-dose box when it is on the grid's last page (the
@@ -279,7 +281,7 @@ def _marks(part: Part, number: int, options: Options, base: bytes
     anchor = f"part-{number}-{part.slug}"
     if part.kind.name == "calendar":
         grid = [f"{anchor}-grid", f"{anchor}-grid-end"]
-        _, (end, missed) = _pages_at(base, [grid[1], f"{anchor}-missed"])
+        end, missed = _at(in_base, [grid[1], f"{anchor}-missed"])
         if missed > end:
             return grid, f"{anchor}-missed", "grid"
         return [*grid, f"{anchor}-missed"], f"{anchor}-call", True
@@ -294,13 +296,14 @@ def _dated_segments(builder: Builder, parts: list[Part], options: Options, base:
     as numbered in the base; ValueError if one takes other pages than its undated self,
     or has a heading or anchor on another page (the base's outline would point amiss)."""
     patches = []
+    _, in_base = _destinations(base)
     for first, stop in _dated_runs(parts):
         # Side by side (a calendar, then a diary), dated parts are one render: a
         # WeasyPrint document's fixed cost is about a third of a 4-page calendar's.
         segment = Cover(pages=pages, segment=(first, stop), first_page=starts[first])
         dated = builder.render(parts, options, segment)[1]
         end = starts[stop] if stop < len(parts) else pages + 1
-        if dated.pages != end - starts[first] or not _lines_up(dated.data, base,
+        if dated.pages != end - starts[first] or not _lines_up(dated.data, in_base,
                                                                 starts[first]):
             raise ValueError("a dated part takes other pages than its undated self")
         patches.append((dated.data, starts[first] - 1))
@@ -328,31 +331,43 @@ def _layout(pdf_data: bytes, parts: list[Part], skip: int = 0
                                 for n, part in enumerate(parts, skip + 1)])
 
 
-def _lines_up(patch: bytes, base: bytes, first: int, skip: str = "") -> bool:
+def _lines_up(patch: bytes, in_base: dict[str, int], first: int, skip: str = "") -> bool:
     """Whether each of the patch's named destinations (its parts' headings, tables and
-    anchors) is on the page it will replace, the base's `first` on: the base keeps its
-    own destinations and outline, which must then still be right. `skip` is one not
-    to check."""
-    import pikepdf
-
-    with pikepdf.open(io.BytesIO(patch)) as pdf:
-        tree = pdf.Root.get(pikepdf.Name.Names, {}).get(pikepdf.Name.Dests)
-        names = [str(name) for name in pikepdf.NameTree(tree) if str(name) != skip
-                 ] if tree else []
-    _, at = _pages_at(patch, names)
-    return _pages_at(base, names)[1] == tuple(n + first - 1 for n in at)
+    anchors) is on the page it will replace, the base's `first` on (`in_base`: the base's
+    destinations, _destinations): the base keeps its own destinations and outline, which
+    must then still be right. `skip` is one not to check."""
+    _, in_patch = _destinations(patch)
+    names = [name for name in in_patch if name != skip]
+    try:
+        return _at(in_base, names) == tuple(in_patch[name] + first - 1 for name in names)
+    except ValueError:  # the base has no such destination
+        return False
 
 
 def _pages_at(pdf_data: bytes, names: list[str]) -> tuple[int, tuple[int, ...]]:
     """A PDF's page count and the page (from 1) of each named destination; ValueError
     when one is missing."""
+    count, pages = _destinations(pdf_data)
+    return count, _at(pages, names)
+
+
+def _destinations(pdf_data: bytes) -> tuple[int, dict[str, int]]:
+    """A PDF's page count and the page (from 1) of each of its named destinations: read
+    once per PDF, then looked up (_at)."""
     import pikepdf
 
     with pikepdf.open(io.BytesIO(pdf_data)) as pdf:
         numbers = {page.objgen: n for n, page in enumerate(pdf.pages, 1)}
         tree = pdf.Root.get(pikepdf.Name.Names, {}).get(pikepdf.Name.Dests)
-        dests = {str(k): v for k, v in pikepdf.NameTree(tree).items()} if tree else {}
-        try:
-            return len(pdf.pages), tuple(numbers[dests[name][0].objgen] for name in names)
-        except KeyError as missing:
-            raise ValueError(f"no destination {missing} in the PDF") from None
+        found = pikepdf.NameTree(tree).items() if tree else []
+        return len(pdf.pages), {str(name): numbers[dest[0].objgen] for name, dest in found
+                                if dest[0].objgen in numbers}
+
+
+def _at(pages: dict[str, int], names: list[str]) -> tuple[int, ...]:
+    """The pages of these destinations (from _destinations); ValueError when one is
+    missing."""
+    try:
+        return tuple(pages[name] for name in names)
+    except KeyError as missing:
+        raise ValueError(f"no destination {missing} in the PDF") from None
