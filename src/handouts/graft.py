@@ -293,9 +293,10 @@ def make_template(builder: Builder, parts: list[Part], options: Options, base: b
         if count != cover.pages:
             raise Unsupported("the blank PDF was rendered whole")
     else:
-        from .compose import _blank_cover_pages, _layout
+        from .compose import _blank_cover_pages
 
-        if _blank_cover_pages(builder, parts, options, base, *_layout(base, parts)) != 1:
+        # `cover` was told the base's layout (see _fields): not read again here.
+        if _blank_cover_pages(builder, parts, options, base, cover.pages, cover.starts) != 1:
             raise Unsupported("the shared render's cover is not one page")
         composed = base  # its cover is replaced below, as compose would replace it
     whole = replace_pages(composed, [(data, 0)], cover=True)
