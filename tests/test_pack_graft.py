@@ -60,6 +60,9 @@ def assert_composes_alike(tmp_path: Path, grafted: tuple, composed: tuple) -> No
     (PACKET, "brigatinib", "letter"),
     # A calendar first: the cover is its masthead, and its dated pages follow at once.
     (["calendar", "diary", "questions"], "lorlatinib", "a4"),
+    # Twice a day, days 1 on Mondays: a Sunday-first grid had a row more and never lined
+    # up; treatment weeks (grids._weeks) do.
+    (["calendar", "diary"], "alectinib", "letter"),
 ])
 def test_a_packs_grafted_packets_undated_and_dated_are_composes(builder, options, tmp_path,
                                                                 monkeypatch, kinds, drug,
