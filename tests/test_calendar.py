@@ -65,18 +65,65 @@ def test_dated_calendar_rows_are_treatment_weeks_under_their_weekdays(builder, t
     assert "Tuesday Wednesday Thursday Friday Saturday Sunday Monday" in text
 
 
-def test_a_dated_grid_takes_the_pages_of_its_undated_self(builder, tmp_path):
+@pytest.mark.parametrize("profile", ["standard", "large-print"])
+def test_a_dated_grid_takes_the_pages_of_its_undated_self(builder, tmp_path, profile):
     """Same rows and header height dated or not, so compose.py can replace only the dated
     pages of a shared render: the missed-dose box lands on the same page either way."""
+    from handouts.options import PROFILES
+
     for drug in ("alectinib", "crizotinib", "lorlatinib"):
         texts = []
         for start in (None, "2026-12-05"):  # a Saturday: a Sunday-first grid had 5 rows
             built = build(builder, tmp_path, ["calendar"], drug, f"{drug}-{start}.pdf",
-                          start=start)
+                          start=start, profile=PROFILES[profile])
             with pdfplumber.open(built.path) as pdf:
                 texts.append([("If you miss a dose" in (page.extract_text() or ""))
                               for page in pdf.pages])
         assert texts[0] == texts[1], (drug, texts)
+
+
+def straddling_words(path) -> list[str]:
+    """Words of a calendar grid's header and cells that run over a column's edge (into the
+    next day's cell): the column edges are the day cells' rules; the header is the three
+    lines above the grid, down from the week column's heading."""
+    found = []
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages:
+            for table in page.find_tables():
+                edges = sorted({round(cell[0], 1) for cell in table.cells}
+                               | {round(cell[2], 1) for cell in table.cells})
+                words = page.extract_words()
+                if len(edges) != 9:
+                    continue  # not a calendar grid
+                # pdfplumber may take the missed-dose box under the grid into its table
+                bottom = max(cell[3] for cell in table.cells
+                             if round(cell[2] - cell[0]) < round(edges[-1] - edges[0]))
+                week = [w for w in words if w["text"] in ("Week", "Semana")
+                        and w["x1"] <= edges[1] + 1 and w["bottom"] <= bottom]
+                head = week[0]  # bottom-aligned in large print: the header's third line
+                top = head["top"] - 2 * 1.2 * (head["bottom"] - head["top"])
+                found += [w["text"] for w in words
+                          if top - 1 <= w["top"] and w["bottom"] <= bottom
+                          and any(w["x0"] < x - 0.5 and w["x1"] > x + 0.5 for x in edges)]
+    return found
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize("drug", ["alectinib", "lorlatinib"])  # "Morning"; "Dose taken"
+def test_large_print_grid_words_stay_in_their_cells_on_letter(builder, tmp_path, drug, lang):
+    """18 pt in eight columns on the narrowest landscape page: "Wednesday" ran into
+    "Thursday" and "Dose taken" into the next day before weekday headers were abbreviated
+    in large print and the columns got their room (profile-large-print.css)."""
+    from handouts.options import PROFILES
+
+    for start in (None, "2026-12-02"):  # a Wednesday, the widest weekday name
+        built = build(builder, tmp_path, ["calendar"], drug, f"{drug}-{lang}-{start}.pdf",
+                      start=start, lang=lang, profile=PROFILES["large-print"])
+        assert straddling_words(built.path) == []
+        if start:
+            text = pdf_text(built.path)
+            assert ("Wed Thu Fri Sat Sun Mon Tue" if lang == "en"
+                    else "Mié Jue Vie Sáb Dom Lun Mar") in text
 
 
 @pytest.mark.parametrize("drug, per_day, labels", [

@@ -139,7 +139,7 @@ def _grid(part: Part, library: Library, options: Options):
         return None
     weeks = options.schedule.weeks or part.kind.default_weeks
     if part.kind.name == "calendar":
-        return calendar_grid(part.drug, options.schedule, weeks)
+        return calendar_grid(part.drug, options.schedule, weeks, options.profile.weekday_width)
     return diary_grid(part.drug, library.common, options.schedule, weeks)
 
 

@@ -21,11 +21,12 @@ from .options import Schedule
 DOSE_TIMES = {1: (N_("Dose taken"),), 2: (N_("Morning"), N_("Evening"))}
 
 
-def weekdays(first: date) -> list[str]:
+def weekdays(first: date, width: str = "wide") -> list[str]:
     """The seven weekdays in the current language, from `first`'s: a dated calendar's
-    weeks are treatment weeks, so every row starts on day 1's weekday."""
+    weeks are treatment weeks, so every row starts on day 1's weekday. `width` is
+    Babel's ("wide", "abbreviated"): the print profile's (options.Profile)."""
     sunday_based = (first.weekday() + 1) % 7  # i18n counts from Sunday, Python from Monday
-    return [i18n.weekday_name((sunday_based + n) % 7) for n in range(7)]
+    return [i18n.weekday_name((sunday_based + n) % 7, width) for n in range(7)]
 
 
 def undated_columns() -> list[str]:
@@ -102,9 +103,11 @@ def prescribed_steps(schedule: Schedule, times_per_day: int) -> tuple[str, ...]:
                  for step in schedule.dose)
 
 
-def calendar_grid(drug: Drug, schedule: Schedule, weeks: int) -> CalendarGrid:
+def calendar_grid(drug: Drug, schedule: Schedule, weeks: int,
+                  weekday_width: str = "wide") -> CalendarGrid:
     """Every day of `weeks` weeks from day 1, with a box per dose, and the prescriber's
-    amount on each day when one was given (none otherwise)."""
+    amount on each day when one was given (none otherwise). Dated columns are headed with
+    weekday names of `weekday_width` (weekdays)."""
     times = drug.dose.times_per_day
     boxes = tuple(_(label) for label in DOSE_TIMES[times])
     days: list[Day] = []
@@ -115,7 +118,8 @@ def calendar_grid(drug: Drug, schedule: Schedule, weeks: int) -> CalendarGrid:
         days.append(Day(number, when, shown, previous is not None and amount != previous,
                         boxes))
         previous = amount
-    columns = weekdays(schedule.start) if schedule.start else undated_columns()
+    columns = (weekdays(schedule.start, weekday_width) if schedule.start
+               else undated_columns())
     return CalendarGrid(columns, _weeks(days), schedule.start is not None,
                         days[0].date, days[-1].date, prescribed_steps(schedule, times),
                         [day for day in days if day.change])

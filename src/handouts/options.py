@@ -37,17 +37,22 @@ PAPERS = {
 
 @dataclass(frozen=True)
 class Profile:
-    """A print profile: the stylesheet that sets type size and layout."""
+    """A print profile: the stylesheet that sets type size and layout, and the width of a
+    calendar's weekday headers ("wide": "Wednesday"; "abbreviated": "Wed"). Eight columns
+    of 18 pt type do not fit a landscape Letter page with "Wednesday" in one of them, and
+    a smaller header would break large print's 18 pt floor."""
 
     name: str
     stylesheet: str
     label: str
+    weekday_width: str = "wide"
 
 
 PROFILES = {
     "standard": Profile("standard", "profile-standard.css", N_("Standard print (13 pt body)")),
     "large-print": Profile("large-print", "profile-large-print.css",
-                           N_("Large print (18 pt body, 22 pt+ headings, one column)")),
+                           N_("Large print (18 pt body, 22 pt+ headings, one column)"),
+                           weekday_width="abbreviated"),
 }
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
