@@ -242,7 +242,7 @@ def test_diary_bands_list_the_drugs_signs_with_the_clinics_numbers(builder, tmp_
     levels = library.triage.levels
     now = text[text.index(levels["emergency"]):text.index(levels["call_now"])]
     today = text[text.index(levels["call_now"]):text.index(levels["next_visit"])]
-    visit = text[text.index(levels["next_visit"]):text.index("My diary")]
+    visit = text[text.index(levels["next_visit"]):text.index("Week 1: ")]
     signs = library.drugs["lorlatinib"].signs
     for band, level in ((now, "emergency"), (today, "call_now"), (visit, "next_visit")):
         assert all(" ".join(s.text.split()) in band for s, _ in library.signs(signs, level))

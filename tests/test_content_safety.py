@@ -106,7 +106,7 @@ def test_diary_bands_sheet_and_calendar_state_each_sign_at_one_level(builder, tm
     levels = LIBRARY.triage.levels
     diary = builder.build(["diary"], drug, Options(), tmp_path / "diary.pdf").path
     diary_text = pdf_text(diary)
-    first_page = diary_text[:diary_text.index("My diary")]  # the bands come before the grid
+    first_page = diary_text[:diary_text.index("Week 1")]  # the bands come before the grid
     headings = [levels[level] for level in LEVELS if LIBRARY.signs(
         LIBRARY.drugs[drug].signs, level)]
     positions = [first_page.index(heading) for heading in headings]
