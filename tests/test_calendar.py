@@ -325,3 +325,34 @@ def test_calendar_options_on_other_kinds_are_refused_not_ignored(tmp_path):
     assert result.exit_code == 2
     assert "--start, --weeks and --dose are for the calendar and diary kinds" in result.output
     assert not list(tmp_path.iterdir())
+
+
+def body_lines(page, top_mm: float = 18, bottom_mm: float = 30) -> int:
+    """Lines of text between the running header and footer (large print's margins)."""
+    return len({round(w["top"]) for w in page.extract_words()
+                if w["top"] > top_mm * MM - 2 and w["bottom"] < page.height - bottom_mm * MM + 2})
+
+
+@pytest.mark.parametrize("kind, drug, lang, paper_name", [
+    ("diary", "ensartinib", "es", "letter"),  # "When to call" was alone on a page
+    ("calendar", "ensartinib", "es", "letter"),  # so was the last source (two lines)
+    ("diary", "lorlatinib", "en", "a4"),  # the two phone numbers fell on two pages
+    ("diary", "brigatinib", "es", "letter"),  # "My diary" and its key alone on a page
+])
+def test_large_print_pages_hold_more_than_a_stray_line_and_phones_stay_together(
+        builder, tmp_path, kind, drug, lang, paper_name):
+    from handouts.options import PAPERS, PROFILES
+
+    built = build(builder, tmp_path, [kind], drug, start="2026-12-02", lang=lang,
+                  paper=PAPERS[paper_name], profile=PROFILES["large-print"])
+    phones = {"en": ("Clinic phone:", "Nights and weekends:"),
+              "es": ("Teléfono de la clínica:", "Noches y fines de semana:")}[lang]
+    when = {"en": "When to call", "es": "Cuándo llamar"}[lang]
+    with pdfplumber.open(built.path) as pdf:
+        for number, page in enumerate(pdf.pages, 1):
+            text = page.extract_text()
+            assert body_lines(page) >= 3, (number, text)
+            # A band's phone numbers are on one page; "When to call" is above a band.
+            assert (phones[0] in text) == (phones[1] in text), (number, text)
+            if when in text:
+                assert text.index(when) < text.rindex("911"), (number, text)
