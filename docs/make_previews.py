@@ -19,7 +19,7 @@ from handouts.options import Clinic, Options, personal, schedule
 
 DOCS = Path(__file__).resolve().parent
 SAMPLES = [("faq", None, 0), ("drug-sheet", "brigatinib", 0), ("questions", None, 0),
-           ("calendar", "brigatinib", 1), ("diary", "lorlatinib", 0)]
+           ("calendar", "brigatinib", 1), ("diary", "lorlatinib", 1)]
 # The calendar preview shows a prescriber's schedule: without one, no day carries a dose.
 PRESCRIBED = ("90 mg", "180 mg from day 8")
 WIDTH_PX = 520
