@@ -105,3 +105,42 @@ def test_fonttools_subsetter_loads_when_weasyprint_needs_it():
         "print(type(sys.modules['fontTools.subset']).__name__, pdf[:5], all(embedded))\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:2] == ["_LazyModule", "module b'%PDF-' True"]
+
+
+def test_custom_properties_inlined_give_the_same_pdf(monkeypatch):
+    """pdf.inline_custom_properties spares WeasyPrint checking each var() again per element;
+    a dated calendar and diary (every colour handout.css names: rules, bands, tints) come
+    out byte for byte as WeasyPrint renders them with var()."""
+    import handouts.pdf as pdf
+    from handouts.options import schedule
+
+    parts = Builder().plan(["calendar", "diary"], "crizotinib")
+    options = Options(schedule=schedule("2026-12-02", None, None))
+    css = (default_templates_dir() / "handout.css").read_text()
+    assert "var(--rule)" in css and "var(" not in pdf.inline_custom_properties((css,))[0]
+    inlined = Builder().render(parts, options)[1].data
+    monkeypatch.setattr(pdf, "inline_custom_properties", lambda texts: texts)
+    assert Builder().render(parts, options)[1].data == inlined
+
+
+def test_custom_properties_are_inlined_only_when_nothing_can_differ():
+    from handouts.pdf import inline_custom_properties as inline
+
+    root = (":root { --ink: #111; --rule: #555 }\n"
+            "p { color: var(--ink); border: 1pt solid var( --rule ) }")
+    assert inline((root,)) == (":root { --ink: #111; --rule: #555 }\n"
+                               "p { color: #111; border: 1pt solid #555 }",)
+    # The last :root wins across sheets, as in the cascade; each sheet keeps its own text.
+    assert inline((root, ":root { --ink: #000 }")) == (
+        ":root { --ink: #111; --rule: #555 }\np { color: #000; border: 1pt solid #555 }",
+        ":root { --ink: #000 }")
+    unchanged = [
+        (root, ".band { --ink: red }"),  # declared for some elements only
+        (root, "@media print { :root { --ink: red } }"),  # inside an at-rule
+        (root, ":root { --ink: red !important }"),
+        (root, "h1 { color: var(--ink, red) }"),  # a fallback
+        (root, "h1 { color: var(--unknown) }"),
+    ]
+    for texts in unchanged:
+        assert inline(texts) == texts, texts
+    assert inline(("p { color: red }",)) == ("p { color: red }",)

@@ -191,8 +191,8 @@ def _render(builder: Builder, html: str, options: Options, variant: str | None
     logo = options.clinic.logo if options.clinic else None
     fetcher = SafeFetcher(writer.roots, [logo] if logo else [])
     base_url = builder.renderer.default_dir.as_uri() + "/"
-    sheets = [writer._stylesheet(builder.renderer.asset_path(name), fetcher)
-              for name in ("handout.css", options.profile.stylesheet)]
+    sheets = writer.stylesheets([builder.renderer.asset_path(name)
+                                 for name in ("handout.css", options.profile.stylesheet)], fetcher)
     if variant is None:
         # The fields document's own styles (fonts, page size, what it leaves out) are the
         # same for many people: parsed once, not per render. They come first, as in the
