@@ -107,6 +107,25 @@ def test_fonttools_subsetter_loads_when_weasyprint_needs_it():
     assert result.stdout.split("\n")[:2] == ["_LazyModule", "module b'%PDF-' True"]
 
 
+
+def test_variable_font_instancer_loads_only_when_weasyprint_calls_it():
+    """pdf._stand_in_instancer: importing WeasyPrint no longer loads fontTools' varLib;
+    WeasyPrint's call (a variable font) reaches fontTools' own function, and any later
+    import of the instancer gets fontTools' own module."""
+    result = _python(
+        "import sys\n"
+        "import handouts.pdf\n"
+        "handouts.pdf.HTML(string='<p>hello</p>').write_pdf()\n"
+        "print('fontTools.varLib' in sys.modules, 'fontTools.varLib.instancer' in sys.modules)\n"
+        "import fontTools.varLib.instancer as real\n"
+        "print(hasattr(real, 'instantiateVariableFont') and hasattr(real, 'OverlapMode'))\n"
+        "real.instantiateVariableFont = lambda *args, **kwargs: ('real', args, kwargs)\n"
+        "import weasyprint.pdf.fonts as fonts\n"
+        "print(fonts.instantiateVariableFont('font', {'wght': 700}))\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["False False", "True",
+                                          "('real', ('font', {'wght': 700}), {})"]
+
 def test_custom_properties_inlined_give_the_same_pdf(monkeypatch):
     """pdf.inline_custom_properties spares WeasyPrint checking each var() again per element;
     a dated calendar and diary (every colour handout.css names: rules, bands, tints) come

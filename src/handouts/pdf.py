@@ -37,6 +37,7 @@ def _import_weasyprint() -> None:
 
     find_library = ctypes.util.find_library
     ctypes.util.find_library = lambda name: None
+    stand_in = _stand_in_instancer()
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # its "could not import" notice
             import weasyprint  # noqa: F401
@@ -44,6 +45,35 @@ def _import_weasyprint() -> None:
         pass  # imported below, the usual way
     finally:
         ctypes.util.find_library = find_library
+        if sys.modules.get(INSTANCER) is stand_in:
+            del sys.modules[INSTANCER]  # any later import gets fontTools' own
+
+
+INSTANCER = "fontTools.varLib.instancer"
+
+
+def _stand_in_instancer() -> object | None:
+    """A stand-in for fontTools' variable-font instancer while WeasyPrint is imported.
+
+    WeasyPrint imports `instantiateVariableFont` from it at once, which loads fontTools'
+    varLib (about 90 ms, a quarter of WeasyPrint's import, in every process) for variable
+    fonts only; Atkinson Hyperlegible is static. The stand-in's function imports the real
+    one on its first call, so a variable font (a --templates-dir override's) still works.
+    A `from` import reads the function at once, so importlib's LazyLoader cannot do this."""
+    import types
+
+    if INSTANCER in sys.modules:
+        return None
+
+    def instantiate_variable_font(*args, **kwargs):
+        from fontTools.varLib.instancer import instantiateVariableFont
+
+        return instantiateVariableFont(*args, **kwargs)
+
+    stand_in = types.ModuleType(INSTANCER)
+    stand_in.instantiateVariableFont = instantiate_variable_font  # type: ignore[attr-defined]
+    sys.modules[INSTANCER] = stand_in
+    return stand_in
 
 
 def _import_lazily(name: str) -> None:
