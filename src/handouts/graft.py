@@ -182,10 +182,10 @@ def _render(builder: Builder, html: str, options: Options, variant: str | None
             ) -> tuple[bytes, int, tuple[float, float, float]]:
     """(PDF, pages, (x, y, size) of the fields block on page 1: its content box's
     corner, and its size as Template.size)."""
-    from weasyprint import HTML
-    from weasyprint.formatting_structure.boxes import BlockBox
-
-    from .pdf import SafeFetcher
+    # handouts.pdf first: it imports WeasyPrint the fast way (pdf._import_weasyprint), which
+    # a plain `import weasyprint` here, a worker's first, bypassed (0.5 s more per worker).
+    from .pdf import HTML, SafeFetcher  # isort: skip
+    from weasyprint.formatting_structure.boxes import BlockBox  # isort: skip
 
     writer = builder.writer
     logo = options.clinic.logo if options.clinic else None
@@ -226,7 +226,7 @@ _LOCK = threading.Lock()  # the web's tests run workers as threads
 
 def _own_sheet(writer, text: str, base_url: str, fetcher):
     """A parsed stylesheet by its text (which holds no personal data): a few per worker."""
-    from weasyprint import CSS
+    from .pdf import CSS
 
     key = (id(writer), base_url, text)
     with _LOCK:
