@@ -359,3 +359,20 @@ def test_large_print_pages_hold_more_than_a_stray_line_and_phones_stay_together(
             assert (phones[0] in text) == (phones[1] in text), (number, text)
             if when in text:
                 assert text.index(when) < text.rindex("911"), (number, text)
+
+
+@pytest.mark.parametrize("paper_name", ["letter", "a4"])
+def test_a_large_print_diary_week_fits_one_page_with_the_longest_rows(builder, tmp_path,
+                                                                      paper_name):
+    """Spanish lorlatinib has eleven rows, five of whose labels wrap: each week's table
+    spilled onto a second page under a repeated header (A4 is the shorter page)."""
+    from handouts.options import PAPERS, PROFILES
+
+    built = build(builder, tmp_path, ["diary"], "lorlatinib", start="2026-12-02", lang="es",
+                  paper=PAPERS[paper_name], profile=PROFILES["large-print"])
+    with pdfplumber.open(built.path) as pdf:
+        headed = [n for n, page in enumerate(pdf.pages)
+                  if "Cómo me siento" in (page.extract_text() or "")]
+        last_rows = [n for n, page in enumerate(pdf.pages)
+                     if "Evacuaciones" in (page.extract_text() or "")]
+    assert len(headed) == 2 and headed == last_rows  # two weeks, each whole on its page
