@@ -7,6 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pdfplumber
 import pytest
 from pypdf import PdfReader
 
@@ -78,3 +79,30 @@ def write_clinic(folder: Path) -> Path:
 @pytest.fixture
 def clinic_file(tmp_path) -> Path:
     return write_clinic(tmp_path)
+
+
+def text_collisions(path) -> list[tuple[int, str]]:
+    """(page, what) for text that runs into other text: a character drawn over the one
+    before it on its line ("WednesdayThursday"), or a word that leaves its table cell
+    ("Dosis tomada" over the next day's tick box). Empty for a clean PDF."""
+    found = []
+    with pdfplumber.open(path) as pdf:
+        for number, page in enumerate(pdf.pages, 1):
+            chars = sorted((c for c in page.chars if c["text"].strip()),
+                           key=lambda c: (round(c["top"]), c["x0"]))
+            found += [(number, a["text"] + b["text"])
+                      for a, b in zip(chars, chars[1:], strict=False)
+                      if abs(a["top"] - b["top"]) < 2
+                      and a["x0"] <= b["x0"] < a["x1"] - 0.3 * (a["x1"] - a["x0"])]
+            words = page.extract_words()
+            for table in page.find_tables():
+                # A box drawn round the table (the missed-dose box under a grid) is no cell.
+                cells = [c for c in table.cells
+                         if c[2] - c[0] < (table.bbox[2] - table.bbox[0]) * 0.9]
+                for word in words:
+                    x, y = (word["x0"] + word["x1"]) / 2, (word["top"] + word["bottom"]) / 2
+                    cell = next((c for c in cells if c[0] <= x <= c[2] and c[1] <= y <= c[3]),
+                                None)
+                    if cell and (word["x0"] < cell[0] - 0.5 or word["x1"] > cell[2] + 0.5):
+                        found.append((number, word["text"]))
+    return found

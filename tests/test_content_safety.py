@@ -14,7 +14,7 @@ import pikepdf
 import pytest
 import yaml
 
-from conftest import pdf_text
+from conftest import pdf_text, text_collisions
 from handouts.build import Builder
 from handouts.check import check
 from handouts.content import LEVELS, load_library
@@ -299,6 +299,18 @@ def _write_in_rules(page, profile) -> int:
     top, bottom = (m * MM for m in MARGINS[profile])
     return sum(1 for edge in page.horizontal_edges
                if top < edge["top"] < page.height - bottom and edge["width"] > 100)
+
+
+def test_no_text_runs_into_other_text_or_out_of_its_cell(layouts):
+    """Large print's tables and grids, where columns are tightest (every drug sheet, a
+    calendar and a diary, both papers): no character drawn over another, no word over its
+    table cell's rule. (Scanning every layout took 25 s of CI: the FAQ's and questions'
+    running text has no columns to run into.)"""
+    tight = {name: path for name, (path, profile) in layouts.items()
+             if profile == "large-print" and not name.startswith(("faq", "questions"))}
+    assert len(tight) == 2 * 8
+    for name, path in tight.items():
+        assert text_collisions(path) == [], name
 
 
 def test_no_page_holds_a_stray_line(layouts):

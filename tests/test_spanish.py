@@ -13,7 +13,7 @@ import pikepdf
 import pytest
 from babel.messages.pofile import read_po
 
-from conftest import pdf_text
+from conftest import pdf_text, text_collisions
 from handouts import i18n
 from handouts.build import Builder
 from handouts.content import load_library
@@ -80,6 +80,17 @@ def test_every_kind_and_drug_builds_in_spanish_with_es_names(built_es, es_builde
     expected = {"faq-es", "questions-es"} | {f"{kind}-{drug}-es" for drug in drugs
                                              for kind in ("drug-sheet", "calendar", "diary")}
     assert set(built_es) == expected
+
+
+def test_spanish_words_never_run_into_other_text_or_out_of_their_cells(built_es):
+    """Spanish words are longer: "Dosis tomada" ran over the next day's tick box in every
+    once-daily calendar. Every calendar, diary and drug sheet (letter, standard print;
+    large print's are in test_calendar.py)."""
+    tables = {name: path for name, path in built_es.items()
+              if name.startswith(("calendar", "diary", "drug-sheet"))}
+    assert len(tables) == 18
+    for name, path in tables.items():
+        assert text_collisions(path) == [], name
 
 
 def test_spanish_pdfs_are_tagged_and_say_lang_es(built_es, combined_es):
