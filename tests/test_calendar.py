@@ -86,8 +86,9 @@ def straddling_words(path, header_lines: int = 3) -> list[str]:
     """Words of a calendar grid's header and cells that run over a column's edge (into the
     next day's cell): the column edges are the day cells' rules; the header is the lines
     above the grid (three in large print, two in standard), the week column's heading on
-    the last (handout.css)."""
-    found = []
+    the last (handout.css). Fails when it finds no grid, so that it never passes by
+    reading nothing."""
+    found, grids = [], 0
     with pdfplumber.open(path) as pdf:
         for page in pdf.pages:
             for table in page.find_tables():
@@ -96,6 +97,7 @@ def straddling_words(path, header_lines: int = 3) -> list[str]:
                 words = page.extract_words()
                 if len(edges) != 9:
                     continue  # not a calendar grid
+                grids += 1
                 # pdfplumber may take the missed-dose box under the grid into its table
                 bottom = max(cell[3] for cell in table.cells
                              if round(cell[2] - cell[0]) < round(edges[-1] - edges[0]))
@@ -106,6 +108,7 @@ def straddling_words(path, header_lines: int = 3) -> list[str]:
                 found += [w["text"] for w in words
                           if top - 1 <= w["top"] and w["bottom"] <= bottom
                           and any(w["x0"] < x - 0.5 and w["x1"] > x + 0.5 for x in edges)]
+    assert grids, f"no calendar grid found in {path}"
     return found
 
 

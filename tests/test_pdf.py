@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from handouts.build import Builder
 from handouts.options import Options
 from handouts.paths import default_templates_dir
@@ -147,15 +149,17 @@ def test_a_pack_workers_first_render_imports_weasyprint_the_fast_way():
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["b'%PDF-'", "True", "_LazyModule", "False"]
 
-def test_custom_properties_inlined_give_the_same_pdf(monkeypatch):
+@pytest.mark.parametrize("profile", ["standard", "large-print"])
+def test_custom_properties_inlined_give_the_same_pdf(monkeypatch, profile):
     """pdf.inline_custom_properties spares WeasyPrint checking each var() again per element;
-    a dated calendar and diary (every colour handout.css names: rules, bands, tints) come
-    out byte for byte as WeasyPrint renders them with var()."""
+    a dated calendar and diary (every colour handout.css names: rules, bands, tints; and
+    --tick-gap, which large print's own :root sets again) come out byte for byte as
+    WeasyPrint renders them with var()."""
     import handouts.pdf as pdf
-    from handouts.options import schedule
+    from handouts.options import PROFILES, schedule
 
     parts = Builder().plan(["calendar", "diary"], "crizotinib")
-    options = Options(schedule=schedule("2026-12-02", None, None))
+    options = Options(schedule=schedule("2026-12-02", None, None), profile=PROFILES[profile])
     css = (default_templates_dir() / "handout.css").read_text()
     assert "var(--rule)" in css and "var(" not in pdf.inline_custom_properties((css,))[0]
     inlined = Builder().render(parts, options)[1].data

@@ -243,7 +243,7 @@ class PdfWriter:
     def __init__(self, roots: Iterable[Path]):
         self.roots = list(roots)
         self.font_config = FontConfiguration()
-        self._sheets: dict[Path, tuple[str, CSS]] = {}
+        self._sheets: dict[tuple[Path, str], CSS] = {}  # (file, its text as parsed) → sheet
         self._inlined: dict[tuple[str, ...], tuple[str, ...]] = {}  # texts → inlined
 
     def render(self, html: str, base_dir: Path, extra_files: Iterable[Path] = (),
@@ -281,11 +281,14 @@ class PdfWriter:
                 for path, text in zip(paths, self._inlined[texts], strict=True)]
 
     def _stylesheet(self, path: Path, text: str, fetcher: SafeFetcher) -> CSS:
-        # Keyed by the file's text, not just its name, so an edited --templates-dir
-        # stylesheet is never served stale by a long-lived worker.
-        cached = self._sheets.get(path)
-        if cached is None or cached[0] != text:
-            sheet = CSS(string=text, base_url=path.as_uri(), url_fetcher=fetcher,
-                        font_config=self.font_config)
-            cached = self._sheets[path] = (text, sheet)
-        return cached[1]
+        # Keyed by the text, not just the file's name: an edited --templates-dir stylesheet
+        # is never served stale by a long-lived worker, and handout.css, whose inlined
+        # custom properties differ by profile (--tick-gap), is parsed once per profile.
+        sheet = self._sheets.get((path, text))
+        if sheet is None:
+            if len(self._sheets) > 16:  # edited files, in a long-lived worker
+                self._sheets.clear()
+            sheet = self._sheets[path, text] = CSS(string=text, base_url=path.as_uri(),
+                                                   url_fetcher=fetcher,
+                                                   font_config=self.font_config)
+        return sheet
